@@ -1,0 +1,1 @@
+"""absl command-line entry points: thin wrappers over library functions."""

@@ -1,0 +1,1 @@
+"""Dataset readers, generators and tf.data pipelines (TensorFlow allowed here)."""

@@ -1,0 +1,1 @@
+"""Keras metrics: segmentation (mIoU), language (bits per character), speech (WER)."""

@@ -1,0 +1,1 @@
+"""Noise-robust acoustic models (arXiv:1612.01928)."""

@@ -1,0 +1,1 @@
+"""FC-DenseNet semantic segmentation (arXiv:1611.09326)."""
