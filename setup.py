@@ -1,0 +1,38 @@
+"""Packaging for tfmodels. `pip install -e .[dev]` is what the Makefile's set-up runs."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tfmodels",
+    version="0.1.0",
+    description=(
+        "Keras 3 models (FC-DenseNet, quantized RNNs, noise-robust ASR) trained "
+        "quantization-aware and exported to int8 TFLite and TF Serving."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfmodels", "tfmodels.*"]),
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.13,<4",
+        "numpy>=1.26,<3",
+        "absl-py>=2.1,<3",
+        "ai-edge-litert>=2.3,<3",
+        "tensorflow-serving-api>=2.21,<2.22",
+        "pillow>=10,<14",
+        "scikit-learn>=1.4,<2",
+    ],
+    extras_require={
+        "jax": ["jax[cpu]>=0.6"],
+        "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
+        "dev": ["pytest>=8", "jax[cpu]>=0.6"],
+    },
+    entry_points={
+        "console_scripts": [
+            "tfmodels-train=tfmodels.cli.train:run",
+            "tfmodels-export=tfmodels.cli.export:run",
+            "tfmodels-data=tfmodels.cli.data:run",
+        ]
+    },
+)

@@ -1,0 +1,21 @@
+"""Flags shared by every `tfmodels-train` task. Task flag modules import these names."""
+
+from absl import flags
+
+SEED = flags.DEFINE_integer("seed", 0, "Random seed for data order, initialization and dropout.")
+DATA_DIR = flags.DEFINE_string(
+    "data_dir", None, "Dataset directory. Default: the task's embedded dataset under ./data/."
+)
+EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", "export", "Where SavedModels (TF Serving base paths) and .tflite files go."
+)
+WORK_DIR = flags.DEFINE_string(
+    "work_dir",
+    None,
+    "Checkpoints, BackupAndRestore state and TensorBoard logs. Default: <export_dir>/runs/<task>.",
+)
+EPOCHS = flags.DEFINE_integer("epochs", None, "Training epochs. Default: the task's own default.")
+BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Batch size. Default: the task's own.")
+QUANTIZE = flags.DEFINE_bool(
+    "quantize", True, "Train quantization-aware (int8 fake-quant) and export an int8 .tflite."
+)

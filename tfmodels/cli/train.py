@@ -1,0 +1,39 @@
+"""Trains a tfmodels task end to end: data -> model.fit -> export -> verification report.
+
+Usage:
+  tfmodels-train --task=segmentation [--epochs=N] [--data_dir=data/scenes] [--export_dir=export]
+  tfmodels-train --task=char_lm --cell=lstm --quantizer=ternary
+  tfmodels-train --task=digits --cell=gru --quantizer=pow2_ternary
+  tfmodels-train --task=asr --adversarial=true --seen_noises=white,babble
+
+`--helpfull` lists every task's flags; each task's flags are documented where they are defined
+(tfmodels/cli/train_<task>.py).
+"""
+
+from absl import app, flags
+
+from tfmodels.cli import common_flags  # noqa: F401  (defines the shared flags)
+from tfmodels.cli import train_asr, train_rnn, train_segmentation
+
+_TASKS = {
+    "segmentation": train_segmentation.main,
+    "char_lm": train_rnn.main_char_lm,
+    "digits": train_rnn.main_digits,
+    "asr": train_asr.main,
+}
+
+_TASK = flags.DEFINE_enum("task", None, list(_TASKS), "Which task to train.", required=True)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    _TASKS[_TASK.value]()
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
