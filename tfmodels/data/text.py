@@ -369,33 +369,34 @@ def collect_docstrings(source_dir=None):
     source_dir = os.fspath(source_dir) if source_dir is not None else _stdlib_dir()
     if not os.path.isdir(source_dir):
         raise FileNotFoundError(f"Source directory not found: {source_dir}")
+    paths = []
+    for root, dirs, files in os.walk(source_dir):
+        dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith(".")]
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(root, name)
+                paths.append((os.path.relpath(path, source_dir).replace(os.sep, "/"), path))
     seen = set()
     modules = []
-    for root, dirs, files in os.walk(source_dir):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if not name.endswith(".py"):
+    for relative, path in sorted(paths):
+        try:
+            with open(path, "rb") as f:
+                tree = ast.parse(f.read(), filename=path)
+        except (SyntaxError, ValueError, UnicodeDecodeError, OSError):
+            continue
+        docs = []
+        for node in ast.walk(tree):
+            if not isinstance(
+                node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+            ):
                 continue
-            path = os.path.join(root, name)
-            try:
-                with open(path, "rb") as f:
-                    tree = ast.parse(f.read(), filename=path)
-            except (SyntaxError, ValueError, UnicodeDecodeError, OSError):
+            doc = ast.get_docstring(node, clean=True)
+            if not doc or doc in seen or not _is_printable_ascii(doc):
                 continue
-            docs = []
-            for node in ast.walk(tree):
-                if not isinstance(
-                    node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-                ):
-                    continue
-                doc = ast.get_docstring(node, clean=True)
-                if not doc or doc in seen or not _is_printable_ascii(doc):
-                    continue
-                seen.add(doc)
-                docs.append(doc)
-            if docs:
-                relative = os.path.relpath(path, source_dir).replace(os.sep, "/")
-                modules.append((relative, docs))
+            seen.add(doc)
+            docs.append(doc)
+        if docs:
+            modules.append((relative, docs))
     return modules
 
 
