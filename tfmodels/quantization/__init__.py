@@ -1,0 +1,22 @@
+"""Quantizers and quantized layers for quantization-aware training (keras.ops only).
+
+Example:
+    >>> from tfmodels.quantization import QuantDense, Ternary, Uniform, ActivationQuantizer
+    >>> layer = QuantDense(4, kernel_quantizer=Ternary(), input_quantizer=Uniform(symmetric=False))
+"""
+
+from tfmodels.quantization.quantizers import (
+    Binary,
+    Exponential,
+    Pow2Ternary,
+    Ternary,
+    Uniform,
+    glorot_bound,
+)
+from tfmodels.quantization.layers import (
+    ActivationQuantizer,
+    QuantConv2D,
+    QuantConv2DTranspose,
+    QuantDense,
+)
+from tfmodels.quantization.qat import quantize_model

@@ -1,0 +1,349 @@
+"""Quantized layers for quantization-aware training: Keras layers composed with quantizers.
+
+`QuantDense`, `QuantConv2D` and `QuantConv2DTranspose` are the Keras layers of the same name
+whose kernel (and optionally input and output) pass through a quantizer in the forward pass.
+The float kernel is the "shadow" weight the optimizer updates (BinaryConnect, arXiv:1511.00363;
+Ott et al., arXiv:1608.06902); the straight-through gradient of the quantizer carries the
+gradient of the quantized kernel back to it. `ActivationQuantizer` fake-quantizes activations,
+tracking their range with a moving average during training.
+
+With `Uniform` quantizers the forward pass contains exactly the fake-quant ops the TFLite
+converter folds into int8 kernels (see `tfmodels.export.export_tflite(mode="int8")`).
+`quantize_model` turns a float functional or Sequential model into its QAT twin.
+"""
+
+import keras
+from keras import ops
+
+from tfmodels.quantization.quantizers import Uniform
+
+
+def _get_quantizer(quantizer, argument):
+    if quantizer is None:
+        return None
+    if isinstance(quantizer, dict):
+        quantizer = keras.saving.deserialize_keras_object(quantizer)
+    if not (isinstance(quantizer, keras.quantizers.Quantizer) and callable(quantizer)):
+        raise ValueError(
+            f"{argument} must be a tfmodels.quantization quantizer (e.g. Uniform(), Ternary()) "
+            f"or None; got {quantizer!r}"
+        )
+    return quantizer
+
+
+def _serialize(quantizer):
+    return None if quantizer is None else keras.saving.serialize_keras_object(quantizer)
+
+
+def _copy(quantizer):
+    return None if quantizer is None else type(quantizer).from_config(quantizer.get_config())
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class ActivationQuantizer(keras.layers.Layer):
+    """Fake-quantizes activations; with `Uniform`, tracks their range by a moving average.
+
+    In training the range is updated from each batch (`momentum` weight on the old range; the
+    first batch sets it) and the batch is quantized with the updated range; at inference the
+    stored range is used, which is what the TFLite converter bakes into the int8 model. Before
+    any training the range is `[-6, 6]`. The range always contains zero, so zero is exact.
+
+    Other quantizers (`Binary`, `Ternary`, ... as QNN activations, arXiv:1609.07061) are applied
+    directly, with their straight-through gradient and no range.
+
+    Args:
+        quantizer: default `Uniform(bits=8, symmetric=False, narrow_range=False)` (TFLite's
+            asymmetric int8 activations).
+        momentum: moving-average weight of the old range, in `[0, 1)`.
+        seed: seed for stochastic quantizers.
+
+    Shapes: any; output shape = input shape.
+
+    Example:
+    >>> aq = ActivationQuantizer()
+    >>> y = aq(keras.ops.ones((2, 3)), training=True)
+    >>> [float(aq.range_min.numpy()), float(aq.range_max.numpy())]
+    [0.0, 1.0]
+    """
+
+    def __init__(self, quantizer=None, momentum=0.99, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if quantizer is None:
+            quantizer = Uniform(bits=8, symmetric=False, narrow_range=False)
+        self.quantizer = _get_quantizer(quantizer, "quantizer")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1); got {momentum!r}")
+        self.momentum = float(momentum)
+        self.seed = seed
+        self.tracks_range = isinstance(self.quantizer, Uniform)
+        if self.tracks_range and self.quantizer.per_channel:
+            raise ValueError("ActivationQuantizer supports per-tensor Uniform quantizers only")
+        self.seed_generator = (
+            keras.random.SeedGenerator(seed) if self.quantizer.stochastic else None
+        )
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        if self.tracks_range:
+            self.range_min = self.add_weight(
+                name="range_min", shape=(), initializer=keras.initializers.Constant(-6.0),
+                trainable=False,
+            )
+            self.range_max = self.add_weight(
+                name="range_max", shape=(), initializer=keras.initializers.Constant(6.0),
+                trainable=False,
+            )
+            self.initialized = self.add_weight(
+                name="initialized", shape=(), initializer="zeros", trainable=False
+            )
+
+    def call(self, inputs, training=None):
+        if not self.tracks_range:
+            return self.quantizer(inputs, training=bool(training), seed=self.seed_generator)
+        if training:
+            x = ops.stop_gradient(ops.cast(inputs, "float32"))
+            if self.quantizer.symmetric:
+                batch_max = ops.max(ops.abs(x))
+                batch_min = -batch_max
+            else:
+                batch_min, batch_max = ops.min(x), ops.max(x)
+            seen = self.initialized > 0.5
+            m = self.momentum
+            lo = ops.where(seen, m * self.range_min + (1 - m) * batch_min, batch_min)
+            hi = ops.where(seen, m * self.range_max + (1 - m) * batch_max, batch_max)
+            lo = ops.minimum(lo, 0.0)
+            hi = ops.maximum(ops.maximum(hi, 0.0), lo + 1e-6)
+            self.range_min.assign(lo)
+            self.range_max.assign(hi)
+            self.initialized.assign(1.0)
+        else:
+            lo, hi = self.range_min, self.range_max
+        return self.quantizer.fake_quant(inputs, lo, hi)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "quantizer": _serialize(self.quantizer),
+            "momentum": self.momentum,
+            "seed": self.seed,
+        }
+
+
+class _QuantizedKernelMixin:
+    """Shared by the Quant* layers: quantizer arguments, sub-layers, seeds and config."""
+
+    # The output-channel axis of the kernel (Conv2DTranspose kernels are (h, w, out, in)).
+    _channel_axis = -1
+
+    def _init_quantizers(self, kernel_quantizer, input_quantizer, output_quantizer, seed):
+        self.kernel_quantizer = _get_quantizer(kernel_quantizer, "kernel_quantizer")
+        self.input_quantizer = _get_quantizer(input_quantizer, "input_quantizer")
+        self.output_quantizer = _get_quantizer(output_quantizer, "output_quantizer")
+        self.seed = seed
+        kq = self.kernel_quantizer
+        self.kernel_seed_generator = (
+            keras.random.SeedGenerator(seed) if kq is not None and kq.stochastic else None
+        )
+        self.input_activation_quantizer = (
+            ActivationQuantizer(_copy(self.input_quantizer), seed=seed, name="input_quantizer")
+            if self.input_quantizer is not None
+            else None
+        )
+        self.output_activation_quantizer = (
+            ActivationQuantizer(_copy(self.output_quantizer), seed=seed, name="output_quantizer")
+            if self.output_quantizer is not None
+            else None
+        )
+
+    def _build_quantizers(self, input_shape):
+        if self.input_activation_quantizer is not None:
+            self.input_activation_quantizer.build(input_shape)
+        if self.output_activation_quantizer is not None:
+            self.output_activation_quantizer.build(self.compute_output_shape(input_shape))
+
+    def quantized_kernel(self, training=False):
+        """The kernel as the layer computes with it (what an int8 export stores)."""
+        if self.kernel_quantizer is None:
+            return self.kernel
+        return self.kernel_quantizer(
+            self.kernel,
+            training=bool(training),
+            seed=self.kernel_seed_generator,
+            channel_axis=self._channel_axis,
+        )
+
+    def _quantized_call(self, inputs, training, linear_op):
+        if self.input_activation_quantizer is not None:
+            inputs = self.input_activation_quantizer(inputs, training=training)
+        outputs = linear_op(inputs, self.quantized_kernel(training))
+        if self.use_bias:
+            outputs = ops.add(outputs, self._bias_for(outputs))
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        if self.output_activation_quantizer is not None:
+            outputs = self.output_activation_quantizer(outputs, training=training)
+        return outputs
+
+    def _bias_for(self, outputs):
+        if getattr(self, "data_format", "channels_last") == "channels_first":
+            return ops.reshape(self.bias, (1, -1) + (1,) * (len(outputs.shape) - 2))
+        return self.bias
+
+    def _quantizer_config(self):
+        return {
+            "kernel_quantizer": _serialize(self.kernel_quantizer),
+            "input_quantizer": _serialize(self.input_quantizer),
+            "output_quantizer": _serialize(self.output_quantizer),
+            "seed": self.seed,
+        }
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class QuantDense(_QuantizedKernelMixin, keras.layers.Dense):
+    """`keras.layers.Dense` with a quantized kernel and optionally quantized input/output.
+
+    Args:
+        units: output features.
+        kernel_quantizer: applied to the kernel in every forward pass (None = float). For int8
+            export use per-tensor `Uniform()` (per-channel Dense kernels do not convert).
+        input_quantizer, output_quantizer: quantizers for the activations (wrapped in an
+            `ActivationQuantizer`, which tracks `Uniform` ranges); None = float.
+        seed: seed for stochastic quantizers.
+        **kwargs: every `keras.layers.Dense` argument.
+
+    Shapes: `(..., in)` -> `(..., units)`.
+
+    Example:
+    >>> from tfmodels.quantization import Ternary
+    >>> layer = QuantDense(3, kernel_quantizer=Ternary(scale=1.0), kernel_initializer="ones")
+    >>> keras.ops.convert_to_numpy(layer(keras.ops.ones((1, 2)))).tolist()
+    [[2.0, 2.0, 2.0]]
+    """
+
+    def __init__(
+        self,
+        units,
+        kernel_quantizer=None,
+        input_quantizer=None,
+        output_quantizer=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(units, **kwargs)
+        self._init_quantizers(kernel_quantizer, input_quantizer, output_quantizer, seed)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._build_quantizers(input_shape)
+
+    def call(self, inputs, training=None):
+        return self._quantized_call(inputs, training, ops.matmul)
+
+    def get_config(self):
+        return {**super().get_config(), **self._quantizer_config()}
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class QuantConv2D(_QuantizedKernelMixin, keras.layers.Conv2D):
+    """`keras.layers.Conv2D` with a quantized kernel and optionally quantized input/output.
+
+    Args:
+        filters, kernel_size: as for `keras.layers.Conv2D`.
+        kernel_quantizer: applied to the kernel (None = float); `Uniform(per_channel=True)` is
+            the int8 default, per output channel, which TFLite folds with a following
+            BatchNormalization and ReLU.
+        input_quantizer, output_quantizer: activation quantizers (None = float).
+        seed: seed for stochastic quantizers.
+        **kwargs: every `keras.layers.Conv2D` argument.
+
+    Shapes: `(batch, h, w, c)` -> `(batch, h', w', filters)` (channels_last).
+
+    Example:
+    >>> from tfmodels.quantization import Uniform
+    >>> conv = QuantConv2D(8, 3, padding="same", kernel_quantizer=Uniform(per_channel=True))
+    >>> tuple(conv(keras.ops.zeros((1, 16, 16, 3))).shape)
+    (1, 16, 16, 8)
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        kernel_quantizer=None,
+        input_quantizer=None,
+        output_quantizer=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(filters, kernel_size, **kwargs)
+        self._init_quantizers(kernel_quantizer, input_quantizer, output_quantizer, seed)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._build_quantizers(input_shape)
+
+    def call(self, inputs, training=None):
+        return self._quantized_call(inputs, training, self.convolution_op)
+
+    def get_config(self):
+        return {**super().get_config(), **self._quantizer_config()}
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class QuantConv2DTranspose(_QuantizedKernelMixin, keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose` with a quantized kernel and optional activation quantizers.
+
+    The kernel is `(h, w, filters, in_channels)`, so per-channel quantizers work on axis -2
+    (the output channels).
+
+    Args:
+        filters, kernel_size: as for `keras.layers.Conv2DTranspose`.
+        kernel_quantizer, input_quantizer, output_quantizer, seed: as for `QuantConv2D`.
+        **kwargs: every `keras.layers.Conv2DTranspose` argument.
+
+    Shapes: `(batch, h, w, c)` -> `(batch, h * stride, w * stride, filters)` with "same" padding.
+
+    Example:
+    >>> up = QuantConv2DTranspose(4, 3, strides=2, padding="same")
+    >>> tuple(up(keras.ops.zeros((1, 8, 8, 2))).shape)
+    (1, 16, 16, 4)
+    """
+
+    _channel_axis = -2
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        kernel_quantizer=None,
+        input_quantizer=None,
+        output_quantizer=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(filters, kernel_size, **kwargs)
+        self._init_quantizers(kernel_quantizer, input_quantizer, output_quantizer, seed)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._build_quantizers(input_shape)
+
+    def _conv_transpose(self, inputs, kernel):
+        return ops.conv_transpose(
+            inputs,
+            kernel,
+            strides=list(self.strides),
+            padding=self.padding,
+            output_padding=self.output_padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
+
+    def call(self, inputs, training=None):
+        return self._quantized_call(inputs, training, self._conv_transpose)
+
+    def get_config(self):
+        return {**super().get_config(), **self._quantizer_config()}
