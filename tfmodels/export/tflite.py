@@ -1,0 +1,333 @@
+"""`.tflite` export for devices: float32, float16, dynamic-range int8 and full-integer int8.
+
+The path is always Keras model -> SavedModel (`keras.export.ExportArchive`, one
+`serving_default` signature) -> `tf.lite.TFLiteConverter.from_saved_model`, the conversion route
+TensorFlow documents for Keras 3 (converting a concrete function directly leaves the weights as
+uninitialized resource variables).
+
+Choices, in one place:
+- Batch: the `.tflite` has a fixed batch of 1, what on-device runtimes and the fused
+  `UNIDIRECTIONAL_SEQUENCE_LSTM` kernel want; other dimensions stay as the model declares them.
+  `verify_tflite` loops over a batch.
+- int8: full integer, int8 weights (per output channel for conv kernels) and int8 activations.
+  Ranges come from the model's fake-quant ops (QAT) first; tensors without one get theirs from
+  calibration on `representative_data`. With neither, export fails before converting.
+- I/O: float32 inputs and outputs with QUANTIZE / DEQUANTIZE at the edges by default, so the
+  file is a drop-in for the float one; `int8_io=True` makes them int8 (read the scale and
+  zero point from the interpreter's input/output details).
+- `builtin_only=True` refuses models that would need Flex (SELECT_TF_OPS) kernels, which most
+  device runtimes lack, naming the TensorFlow ops responsible.
+"""
+
+import collections
+import dataclasses
+import os
+import re
+import tempfile
+import uuid
+import warnings
+
+import keras
+import numpy as np
+
+from tfmodels.export import saved_model
+
+MODES = ("float32", "float16", "dynamic_int8", "int8")
+
+
+@dataclasses.dataclass
+class ExportReport:
+    """What `export_tflite` wrote.
+
+    Attributes:
+        path: the `.tflite` file.
+        mode: the quantization mode it was exported with.
+        size_bytes: file size.
+        op_types: `{op name: count}` over all subgraphs (`FULLY_CONNECTED`, `FlexTensorListReserve`).
+        tensor_dtypes: `{dtype name: count}` over all tensors.
+        weight_dtypes: `{dtype name: count}` over constant tensors (weights, biases, scales).
+        inputs: `[(name, shape, dtype name)]` of the signature's inputs.
+        outputs: `[(name, shape, dtype name)]` of the signature's outputs.
+    """
+
+    path: str
+    mode: str
+    size_bytes: int
+    op_types: dict
+    tensor_dtypes: dict
+    weight_dtypes: dict
+    inputs: list
+    outputs: list
+
+    def __str__(self):
+        return "\n".join(
+            [
+                f"{self.path} ({self.mode}, {self.size_bytes / 1024:.1f} KiB)",
+                f"  inputs:  {_format_io(self.inputs)}",
+                f"  outputs: {_format_io(self.outputs)}",
+                f"  ops:     {_format_counts(self.op_types)}",
+                f"  tensors: {_format_counts(self.tensor_dtypes)}",
+                f"  weights: {_format_counts(self.weight_dtypes)}",
+            ]
+        )
+
+
+def export_tflite(
+    model, path, mode="float32", representative_data=None, builtin_only=True, int8_io=False
+):
+    """Converts `model` to a `.tflite` file (batch 1) and reports what the file contains.
+
+    Args:
+        model: a built Keras model with defined inputs. Models on a non-TensorFlow backend are
+            rebuilt on TensorFlow from their `.keras` serialization in a child process.
+        path: output `.tflite` path; written atomically (temp file, then rename), so a failed
+            conversion leaves any existing file untouched and no partial file.
+        mode: `"float32"`; `"float16"` (float16 weights, float compute); `"dynamic_int8"` (int8
+            weights, float activations, no calibration); `"int8"` (full integer, see module doc).
+        representative_data: calibration inputs for `"int8"`: an array with a leading sample
+            axis (single-input model), or a list / dict keyed by input name of such arrays.
+            Fed one sample at a time; a few dozen samples are plenty.
+        builtin_only: refuse models that need Flex (TensorFlow) kernels.
+        int8_io: with `"int8"`, make the file's inputs and outputs int8 instead of float32.
+
+    Returns:
+        An `ExportReport`.
+
+    Raises:
+        ValueError: bad arguments, `"int8"` without ranges, Flex ops with `builtin_only`, or a
+            conversion failure (with the converter's error lines).
+
+    Example:
+        >>> report = export_tflite(model, "export/model.tflite", mode="int8",
+        ...                        representative_data=x_train[:32])  # doctest: +SKIP
+        >>> print(report)  # doctest: +SKIP
+    """
+    path = os.fspath(path)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if not path.endswith(".tflite"):
+        raise ValueError(f"path must end with .tflite, got {path!r}")
+    if int8_io and mode != "int8":
+        raise ValueError(f"int8_io=True needs mode='int8', got mode={mode!r}")
+    signature = saved_model.serving_signature(model, batch_size=1)
+    calibration = None
+    if representative_data is not None:
+        calibration = saved_model._named_arrays(
+            representative_data, signature, "representative_data"
+        )
+        if not next(iter(calibration.values())).shape[0]:
+            raise ValueError("representative_data has no samples")
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"output directory does not exist: {directory}")
+
+    temp_path = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
+    try:
+        if keras.backend.backend() == "tensorflow":
+            content = convert(model, mode, calibration, builtin_only, int8_io)
+            with open(temp_path, "wb") as f:
+                f.write(content)
+        else:
+            saved_model.run_on_tensorflow(
+                model,
+                _export_child,
+                path=temp_path,
+                mode=mode,
+                calibration=calibration,
+                builtin_only=builtin_only,
+                int8_io=int8_io,
+            )
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+    with open(path, "rb") as f:
+        details = inspect_tflite(f.read())
+    return ExportReport(path=path, mode=mode, size_bytes=os.path.getsize(path), **details)
+
+
+def convert(model, mode, calibration=None, builtin_only=True, int8_io=False):
+    """Returns the `.tflite` flatbuffer bytes for `model` (TF backend; see `export_tflite`)."""
+    import tensorflow as tf
+
+    signature = saved_model.serving_signature(model, batch_size=1)
+    has_fake_quant = mode == "int8" and _has_fake_quant(model, signature)
+    if mode == "int8" and calibration is None and not has_fake_quant:
+        raise ValueError(
+            "mode='int8' needs activation ranges: the model has no fake-quant ops (QAT) and "
+            "no representative_data was given"
+        )
+    with tempfile.TemporaryDirectory() as temp:
+        saved_model.write_saved_model(model, temp, signature)
+
+        def converter_for(ops):
+            converter = tf.lite.TFLiteConverter.from_saved_model(temp)
+            converter.target_spec.supported_ops = ops
+            if mode == "float16":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.target_spec.supported_types = [tf.float16]
+            elif mode == "dynamic_int8":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            elif mode == "int8":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                if calibration is not None:
+                    converter.representative_dataset = _samples(calibration)
+                if int8_io:
+                    converter.inference_input_type = tf.int8
+                    converter.inference_output_type = tf.int8
+            return converter
+
+        builtins = tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if mode == "int8" else tf.lite.OpsSet.TFLITE_BUILTINS
+        ops = [builtins] if builtin_only else [builtins, tf.lite.OpsSet.SELECT_TF_OPS]
+        try:
+            with warnings.catch_warnings():
+                # Calibration runs TF's own deprecated interpreter; that is not ours to fix.
+                warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+                return converter_for(ops).convert()
+        except Exception as err:  # the converter raises ConverterError and plain exceptions
+            error = err
+        # Outside the except block, so the converter's chained traceback is not carried along.
+        if builtin_only:
+            flex_ops = _flex_ops_needed(converter_for([builtins, tf.lite.OpsSet.SELECT_TF_OPS]))
+            if flex_ops:
+                raise ValueError(
+                    f"model {model.name!r} needs TensorFlow (Flex) ops that TFLite builtins lack: "
+                    f"{', '.join(flex_ops)}; rebuild it from builtin-convertible layers (e.g. "
+                    "RNN layers with unroll=True) or pass builtin_only=False"
+                )
+        hint = ""
+        if mode == "int8" and calibration is None:
+            hint = " (tensors without fake-quant ranges need representative_data)"
+        raise ValueError(
+            f"TFLite conversion of model {model.name!r} (mode={mode}) failed{hint}: "
+            f"{_converter_message(error)}"
+        )
+
+
+def inspect_tflite(content):
+    """Reads op types, tensor dtypes and signature I/O out of `.tflite` flatbuffer bytes.
+
+    Args:
+        content: the file's bytes.
+
+    Returns:
+        A dict with `op_types`, `tensor_dtypes`, `weight_dtypes` (`{name: count}`) and
+        `inputs`, `outputs` (`[(name, shape, dtype name)]`, signature names where present).
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    op_names = _enum_names(schema.BuiltinOperator)
+    type_names = {code: name.lower() for code, name in _enum_names(schema.TensorType).items()}
+    fb = schema.Model.GetRootAs(content, 0)
+    op_types = collections.Counter()
+    tensor_dtypes = collections.Counter()
+    weight_dtypes = collections.Counter()
+    codes = []
+    for i in range(fb.OperatorCodesLength()):
+        code = fb.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            codes.append(code.CustomCode().decode())
+        else:
+            codes.append(op_names.get(builtin, str(builtin)))
+    for s in range(fb.SubgraphsLength()):
+        subgraph = fb.Subgraphs(s)
+        for o in range(subgraph.OperatorsLength()):
+            op_types[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
+        for t in range(subgraph.TensorsLength()):
+            tensor = subgraph.Tensors(t)
+            dtype = type_names.get(tensor.Type(), str(tensor.Type()))
+            tensor_dtypes[dtype] += 1
+            buffer = fb.Buffers(tensor.Buffer()) if tensor.Buffer() else None
+            if buffer is not None and (buffer.DataLength() or buffer.Size()):
+                weight_dtypes[dtype] += 1
+
+    inputs, outputs = [], []
+    if fb.SubgraphsLength():
+        main = fb.Subgraphs(0)
+
+        def describe(index, name=None):
+            tensor = main.Tensors(index)
+            shape = tuple(int(d) for d in tensor.ShapeSignatureAsNumpy()) if tensor.ShapeSignatureLength() else tuple(int(d) for d in tensor.ShapeAsNumpy())
+            return (name or tensor.Name().decode(), shape, type_names[tensor.Type()])
+
+        if fb.SignatureDefsLength():
+            sig = fb.SignatureDefs(0)
+            inputs = [describe(sig.Inputs(i).TensorIndex(), sig.Inputs(i).Name().decode()) for i in range(sig.InputsLength())]
+            outputs = [describe(sig.Outputs(i).TensorIndex(), sig.Outputs(i).Name().decode()) for i in range(sig.OutputsLength())]
+        else:
+            inputs = [describe(main.Inputs(i)) for i in range(main.InputsLength())]
+            outputs = [describe(main.Outputs(i)) for i in range(main.OutputsLength())]
+    return {
+        "op_types": dict(sorted(op_types.items())),
+        "tensor_dtypes": dict(sorted(tensor_dtypes.items())),
+        "weight_dtypes": dict(sorted(weight_dtypes.items())),
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+
+
+def _export_child(model, path, mode, calibration, builtin_only, int8_io):
+    with open(path, "wb") as f:
+        f.write(convert(model, mode, calibration, builtin_only, int8_io))
+
+
+def _has_fake_quant(model, signature):
+    import tensorflow as tf
+
+    specs, _ = signature
+    graph = (
+        tf.function(saved_model.serving_function(model, signature))
+        .get_concrete_function(*[tf.TensorSpec(shape, dtype) for _, shape, dtype in specs])
+        .graph
+    )
+    return any(op.type.startswith("FakeQuant") for op in graph.get_operations())
+
+
+def _samples(calibration):
+    count = next(iter(calibration.values())).shape[0]
+
+    def generate():
+        for i in range(count):
+            yield {name: array[i : i + 1] for name, array in calibration.items()}
+
+    return generate
+
+
+def _flex_ops_needed(converter):
+    """Converts allowing Flex ops and returns the TF op names the file needs, sorted."""
+    try:
+        content = converter.convert()
+    except Exception:  # it does not convert with Flex either: the first error stands
+        return []
+    return sorted(
+        name[len("Flex") :] for name in inspect_tflite(content)["op_types"] if name.startswith("Flex")
+    )
+
+
+def _converter_message(error):
+    lines = [line.strip() for line in str(error).splitlines()]
+    # "loc(...): error: 'tf.X' op is ..." plus the converter's "Custom ops: X" summary.
+    kept = [re.sub(r"^.*error:\s*", "", line) for line in lines if "error:" in line]
+    kept = [line.rsplit(")): ", 1)[-1] if line.startswith("loc(") else line for line in kept]
+    kept += [line for line in lines if line.startswith(("Custom ops:", "TF Select ops:"))]
+    kept = [line for line in kept if line and not line.startswith("failed while converting")]
+    if not kept:
+        kept = [line for line in lines if line][:3]
+    return "; ".join(dict.fromkeys(kept)) or type(error).__name__
+
+
+def _enum_names(enum_class):
+    return {
+        value: name
+        for name, value in vars(enum_class).items()
+        if not name.startswith("_") and isinstance(value, int)
+    }
+
+
+def _format_counts(counts):
+    return ", ".join(f"{name} x{count}" for name, count in counts.items()) or "-"
+
+
+def _format_io(specs):
+    return ", ".join(f"{name}{list(shape)}:{dtype}" for name, shape, dtype in specs) or "-"
