@@ -1,6 +1,7 @@
 """`quantize_model`: the QAT twin of a float Keras model, with the float weights copied in."""
 
 import keras
+from keras.src.models.functional import Functional
 
 from tfmodels.quantization.layers import (
     QuantConv2D,
@@ -55,10 +56,8 @@ def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=No
         raise ValueError(f"model must be a keras.Model; got {type(model).__name__}")
     if not model.built:
         raise ValueError(f"model {model.name!r} is not built: call it on data or build it first")
-    is_graph_model = isinstance(model, keras.Sequential) or (
-        hasattr(model, "_operations") and type(model).__name__ in ("Functional", "Sequential")
-    )
-    if not is_graph_model:
+    # Functional covers keras-hub style model classes that build a graph in __init__.
+    if not isinstance(model, (keras.Sequential, Functional)):
         raise ValueError(
             f"model {model.name!r} is a subclassed {type(model).__name__}: quantize_model needs "
             "a Sequential or functional model (use the model builder's quantize= option)"
