@@ -1,7 +1,6 @@
 """Tests for tfmodels.data.text: readers, vocabulary, embedded corpus, tf.data pipelines."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -337,3 +336,14 @@ def test_contiguous_dataset_continues_each_stream():
 def test_contiguous_dataset_rejects_too_little_data():
     with pytest.raises(ValueError, match="batch_size=4"):
         text.contiguous_dataset(np.arange(20), seq_len=5, batch_size=4)
+
+
+def test_generate_max_chars_keeps_whole_modules_up_to_the_cap(source_dir, tmp_path):
+    full = text.generate(tmp_path / "full", seed=0, source_dir=source_dir)
+    small = text.generate(tmp_path / "small", seed=0, source_dir=source_dir, max_chars=200)
+    def total(info, key):
+        return sum(split[key] for split in info["splits"].values())
+
+    assert total(full, "modules") == 11
+    assert 3 <= total(small, "modules") < 11
+    assert 200 <= total(small, "chars") < total(full, "chars")

@@ -41,12 +41,12 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import sysconfig
 import tempfile
 import time
-import unicodedata
 
 import numpy as np
 import tensorflow as tf
@@ -59,7 +59,8 @@ METADATA_FILE = "metadata.json"
 
 # Above this share of control characters a decodable file is not text (e.g. a packed array).
 _MAX_CONTROL_FRACTION = 0.1
-_TEXT_CONTROLS = frozenset("\n\r\t\f\v")
+# Unicode category Cc less the whitespace controls \t \n \v \f \r.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _VOCAB_FORMAT = "tfmodels.CharVocabulary"
 
 
@@ -105,9 +106,7 @@ def read_text(path, format="auto"):
         raise ValueError(
             f"{path} is not UTF-8 text: invalid byte {raw[e.start]:#04x} at offset {e.start}"
         ) from None
-    controls = sum(
-        1 for c in text if c not in _TEXT_CONTROLS and unicodedata.category(c) == "Cc"
-    )
+    controls = len(_CONTROL_CHARS.findall(text))
     if controls > _MAX_CONTROL_FRACTION * len(text):
         raise ValueError(
             f"{path} does not look like text: {controls} of {len(text)} characters are "
