@@ -177,7 +177,13 @@ def convert(model, mode, calibration=None, builtin_only=True, int8_io=False):
                     converter.inference_output_type = tf.int8
             return converter
 
-        builtins = tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if mode == "int8" else tf.lite.OpsSet.TFLITE_BUILTINS
+        # With calibration the INT8 op set makes the converter fail rather than leave a float op
+        # behind; a QAT-only conversion must use the plain set (the converter insists on a
+        # representative dataset for the INT8 one) and is checked after converting.
+        if mode == "int8" and calibration is not None:
+            builtins = tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+        else:
+            builtins = tf.lite.OpsSet.TFLITE_BUILTINS
         ops = [builtins] if builtin_only else [builtins, tf.lite.OpsSet.SELECT_TF_OPS]
         try:
             with warnings.catch_warnings():
