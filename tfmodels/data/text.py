@@ -353,10 +353,10 @@ _SKIPPED_DIRS = frozenset(
 def collect_docstrings(source_dir=None):
     """Collects module, class and function docstrings from the `.py` files under `source_dir`.
 
-    Files are parsed with `ast`, never imported, and visited in sorted path order; a docstring
-    seen before (anywhere) is dropped, and so is one with a character outside printable ASCII
-    and "\\n", which keeps the vocabulary small (97 ids at most). Files that do not parse are
-    skipped.
+    Files are parsed with `ast`, never imported, and visited in sorted path order (each file's
+    definitions in source order, nested ones included). A docstring seen before (anywhere) is
+    dropped, and so is one with a character outside printable ASCII and "\\n", which keeps the
+    vocabulary small (97 ids at most). Files that do not parse are skipped.
 
     Args:
         source_dir: the directory to walk; None means this Python's standard library.
@@ -384,11 +384,7 @@ def collect_docstrings(source_dir=None):
         except (SyntaxError, ValueError, UnicodeDecodeError, OSError):
             continue
         docs = []
-        for node in ast.walk(tree):
-            if not isinstance(
-                node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-            ):
-                continue
+        for node in _documentable_nodes(tree):
             doc = ast.get_docstring(node, clean=True)
             if not doc or doc in seen or not _is_printable_ascii(doc):
                 continue
@@ -397,6 +393,21 @@ def collect_docstrings(source_dir=None):
         if docs:
             modules.append((relative, docs))
     return modules
+
+
+def _documentable_nodes(node):
+    """Yields the module, classes and functions in source order, without visiting expressions."""
+    if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+        yield node
+    # Only statement lists can hold definitions (including under if/try/with/match).
+    children = []
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        value = getattr(node, field, None)
+        if isinstance(value, list):
+            children.extend(value)
+    for child in children:
+        if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+            yield from _documentable_nodes(child)
 
 
 def _stdlib_dir():
