@@ -181,7 +181,17 @@ def source_dir(tmp_path):
         )
     # Parsed, never imported: its import-time side effects must not run.
     (src / "a_noisy.py").write_text(
-        '"""Noisy module docstring."""\nprint("IMPORTED")\nraise SystemExit(3)\n'
+        '"""Noisy module docstring."""\n'
+        'print("IMPORTED")\n'
+        "if True:\n"
+        "    def hidden():\n"
+        '        """Defined under if."""\n'
+        "try:\n"
+        "    pass\n"
+        "except ImportError:\n"
+        "    class Fallback:\n"
+        '        """Defined under except."""\n'
+        "raise SystemExit(3)\n"
     )
     (src / "pkg" / "zdup.py").write_text('"""Module 0 says hello."""\n')
     (src / "accents.py").write_text('"""Caf\u00e9 docstring."""\n')
@@ -202,6 +212,12 @@ def test_collect_docstrings_parses_without_importing(source_dir, capsys):
     assert "IMPORTED" not in capsys.readouterr().out
     assert len(modules) == 11
     assert paths[:2] == ["a_noisy.py", "pkg/mod0.py"]
+    assert modules[0][1] == [
+        "Noisy module docstring.", "Defined under if.", "Defined under except."
+    ]
+    assert modules[1][1] == [
+        "Module 0 says hello.", "Class 0 docstring\n\nspans lines.", "Method of class 0."
+    ]
 
 
 def test_generate_writes_deterministic_module_disjoint_splits(source_dir, tmp_path):
