@@ -7,4 +7,13 @@ Example:
 """
 
 from tfmodels.models.rnn.cells import QuantGRUCell, QuantLSTMCell, QuantSimpleRNNCell
-from tfmodels.models.rnn.layers import QuantGRU, QuantLSTM, QuantSimpleRNN
+from tfmodels.models.rnn.layers import (
+    QUANTIZER_PRESETS,
+    RNN_LAYERS,
+    QuantGRU,
+    QuantLSTM,
+    QuantSimpleRNN,
+    quantizers,
+)
+from tfmodels.models.rnn.char_lm import char_lm
+from tfmodels.models.rnn.step import step_model, zero_states

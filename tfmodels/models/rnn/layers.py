@@ -12,6 +12,7 @@ import inspect
 import keras
 
 from tfmodels.models.rnn.cells import QuantGRUCell, QuantLSTMCell, QuantSimpleRNNCell
+from tfmodels.quantization import Binary, Exponential, Pow2Ternary, Ternary
 
 _RNN_ARGS = (
     "return_sequences",
@@ -185,3 +186,38 @@ class QuantLSTM(_QuantRNN):
 
     cell_class = QuantLSTMCell
     cell_name = "lstm_cell"
+
+
+RNN_LAYERS = {"rnn": QuantSimpleRNN, "gru": QuantGRU, "lstm": QuantLSTM}
+
+# The schemes compared by Ott et al. (arXiv:1608.06902, Table 1-3). Binary and ternary scales are
+# the per-matrix Glorot bounds (`scale="glorot"`, resolved by the cells); pow2-ternary levels are
+# {-0.5, 0, 0.5}; exponential uses 4 bits: sign and exponents -7..0.
+QUANTIZER_PRESETS = {
+    "float": lambda stochastic: None,
+    "binary": lambda stochastic: Binary(stochastic=stochastic, scale="glorot"),
+    "ternary": lambda stochastic: Ternary(stochastic=stochastic),
+    "pow2_ternary": lambda stochastic: Pow2Ternary(stochastic=stochastic),
+    "exponential": lambda stochastic: Exponential(bits=4, stochastic=stochastic),
+}
+
+
+def quantizers(name, stochastic=False):
+    """The quantizer arguments of a named preset, for `QuantLSTM(**quantizers("ternary"))`.
+
+    Args:
+        name: "float", "binary", "ternary", "pow2_ternary" or "exponential".
+        stochastic: the stochastic variant (samples in training only).
+
+    Returns:
+        `{"kernel_quantizer": q, "recurrent_quantizer": q, "bias_quantizer": q}` with fresh
+        quantizer objects (None for "float").
+    """
+    if name not in QUANTIZER_PRESETS:
+        raise ValueError(f"quantizer must be one of {sorted(QUANTIZER_PRESETS)}; got {name!r}")
+    make = QUANTIZER_PRESETS[name]
+    return {
+        "kernel_quantizer": make(stochastic),
+        "recurrent_quantizer": make(stochastic),
+        "bias_quantizer": make(stochastic),
+    }
