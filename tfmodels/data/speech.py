@@ -1,0 +1,716 @@
+"""Noisy connected-digit speech: a generated Aurora-style corpus, manifests and a tf.data pipeline.
+
+Serdyuk et al., "Invariant Representations for Noisy Speech Recognition" (arXiv:1612.01928)
+train on Aurora-4 with clean speech plus a few "seen" noise types and test on seen and unseen
+noises. Aurora-4 is licensed and cannot be downloaded here, so `generate` builds a corpus of
+the same shape locally: `espeak-ng` speaks Aurora-2 style digit strings ("one oh seven",
+1-7 digits, "zero" and "oh" both used) in many voices, and `tfmodels.data.noise` corrupts them
+with synthesized noises at 0-20 dB SNR.
+
+Corpus layout (all paths in a manifest are relative to the manifest's folder):
+
+    out_dir/
+      corpus.json         generation settings, speakers per split, SNR convention
+      train.jsonl         clean + one copy per seen-candidate noise type (training speakers)
+      dev.jsonl           same structure as train, other utterances of the training speakers
+      test_clean.jsonl    held-out speakers, clean
+      test_seen.jsonl     the same utterances under seen-candidate noises, at every SNR
+      test_unseen.jsonl   the same utterances under held-out noise types, at every SNR
+      train/ dev/ test_clean/ test_seen/ test_unseen/   16 kHz mono 16-bit PCM WAV files
+
+Manifest lines are JSON objects:
+
+    {"audio": "train/train-00003_babble_5dB.wav", "text": "one oh seven", "noise": "babble",
+     "snr_db": 5, "speaker": "en-gb+m3", "utterance": "train-00003"}
+
+Only `audio` and `text` are required by `load_manifest`; `noise` defaults to "clean", so an
+Aurora-4 set converted to such a manifest trains through the same pipeline.
+
+Example:
+    root = generate("data/speech", seed=0)
+    records = select_seen_noises(load_manifest(root / "train.jsonl"), ["babble", "street"])
+    dataset = speech_dataset(records, Vocabulary(), batch_size=32, shuffle=True, seed=0)
+"""
+
+import concurrent.futures
+import dataclasses
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import tensorflow as tf
+from scipy import signal
+
+from tfmodels.data import noise as noise_lib
+from tfmodels.data.noise import NOISE_TYPES
+
+SAMPLE_RATE = 16000
+DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight",
+               "nine")
+NOISE_CLASSES = ("clean",) + NOISE_TYPES
+"""Default noise-domain classes: id 0 is clean, then `NOISE_TYPES` in order."""
+SNRS_DB = (0, 5, 10, 15, 20)
+DEFAULT_SEEN_NOISE_TYPES = ("babble", "engine", "street", "white")
+SPLITS = ("train", "dev", "test_clean", "test_seen", "test_unseen")
+
+# espeak-ng's own English voices (the mbrola ones need extra packages) and voice variants
+# that sound like plausible talkers; a speaker is one accent+variant pair.
+ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp",
+           "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+VOICE_VARIANTS = (
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
+    "klatt", "klatt2", "klatt3", "klatt4", "Alex", "Andy", "Annie", "Alicia", "Andrea",
+    "aunty", "belinda", "ed", "john", "linda", "max", "Michael", "paul", "quincy", "rob",
+    "robert", "steph", "travis", "victor", "norbert", "shelby", "grandma", "grandpa",
+)
+
+_ESPEAK = "espeak-ng"
+_ESPEAK_RATE = 22050
+_SPLIT_CODES = {"train": 1, "dev": 2, "test": 3}
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary
+
+
+class Vocabulary:
+    """Maps transcripts to CTC label ids; id 0 is the CTC blank.
+
+    The blank is id 0 because `keras.ops.ctc_loss` and `keras.ops.ctc_decode` default to
+    `mask_index=0`; token `i` of `tokens` gets id `i + 1`, so the acoustic model's output layer
+    has `num_classes == len(tokens) + 1` units. Padded label positions hold 0 too; CTC ignores
+    them through the label lengths.
+
+    Args:
+        tokens: the words (or characters) of the vocabulary, in id order. Defaults to the
+            eleven Aurora digit words; add command words as extra tokens.
+        unit: "word" splits transcripts on whitespace; "char" takes each character (include
+            " " in `tokens` to model word boundaries).
+        lowercase: lower-case transcripts before looking tokens up.
+
+    Example:
+        vocab = Vocabulary()
+        vocab.encode("one oh seven")  # [3, 2, 9]
+        vocab.decode([3, 2, 9])  # "one oh seven"
+    """
+
+    blank_id = 0
+
+    def __init__(self, tokens: Sequence[str] = DIGIT_WORDS, unit="word", lowercase=True):
+        if unit not in ("word", "char"):
+            raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
+        tokens = tuple(tokens)
+        if not tokens:
+            raise ValueError("tokens must not be empty")
+        if len(set(tokens)) != len(tokens):
+            raise ValueError(f"tokens must be unique, got {tokens}")
+        for token in tokens:
+            if not isinstance(token, str) or not token:
+                raise ValueError(f"tokens must be non-empty strings, got {token!r}")
+            if unit == "word" and token.split() != [token]:
+                raise ValueError(f"word tokens must not contain whitespace, got {token!r}")
+            if unit == "char" and len(token) != 1:
+                raise ValueError(f"char tokens must be single characters, got {token!r}")
+        self.tokens = tokens
+        self.unit = unit
+        self.lowercase = lowercase
+        self._ids = {token: i + 1 for i, token in enumerate(tokens)}
+
+    @property
+    def num_classes(self):
+        """Output units a CTC model needs: the tokens plus the blank."""
+        return len(self.tokens) + 1
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def tokenize(self, text):
+        """Splits `text` into tokens (not checked against the vocabulary)."""
+        if self.lowercase:
+            text = text.lower()
+        if self.unit == "word":
+            return text.split()
+        return list(" ".join(text.split()))
+
+    def unknown_tokens(self, text):
+        """The tokens of `text` that the vocabulary lacks, in order of appearance."""
+        return list(dict.fromkeys(t for t in self.tokenize(text) if t not in self._ids))
+
+    def encode(self, text):
+        """Label ids of `text`; raises ValueError naming tokens outside the vocabulary."""
+        unknown = self.unknown_tokens(text)
+        if unknown:
+            raise ValueError(f"transcript {text!r} has tokens outside the vocabulary: {unknown}")
+        return [self._ids[t] for t in self.tokenize(text)]
+
+    def decode(self, ids):
+        """Text of label ids; blanks (0) and padding (negative ids) are skipped."""
+        tokens = [self.tokens[i - 1] for i in (int(i) for i in ids) if i > 0]
+        return (" " if self.unit == "word" else "").join(tokens)
+
+    def get_config(self):
+        return {"tokens": list(self.tokens), "unit": self.unit, "lowercase": self.lowercase}
+
+
+# ---------------------------------------------------------------------------------------------
+# Manifests
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeechRecord:
+    """One manifest line, validated: `audio` is an absolute path to a 16-bit mono WAV."""
+
+    audio: str
+    text: str
+    noise: str = "clean"
+    snr_db: float | None = None
+    speaker: str | None = None
+    utterance: str | None = None
+    num_samples: int = 0
+
+
+def check_wav(path, sample_rate=SAMPLE_RATE):
+    """Returns the number of samples of a WAV file after checking its format.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: unreadable, not 16-bit PCM, not mono, wrong sample rate, or empty; the
+            message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"audio file not found: {path}")
+    try:
+        with wave.open(str(path), "rb") as f:
+            channels, width, rate, frames = (
+                f.getnchannels(), f.getsampwidth(), f.getframerate(), f.getnframes())
+    except (wave.Error, EOFError, OSError) as error:
+        raise ValueError(f"{path}: unreadable WAV file ({error})") from None
+    if channels != 1:
+        raise ValueError(f"{path}: expected mono audio, got {channels} channels")
+    if width != 2:
+        raise ValueError(f"{path}: expected 16-bit PCM samples, got {8 * width}-bit")
+    if rate != sample_rate:
+        raise ValueError(f"{path}: expected a sample rate of {sample_rate} Hz, got {rate} Hz")
+    if frames == 0:
+        raise ValueError(f"{path}: WAV file has no samples")
+    return frames
+
+
+def load_manifest(path, vocabulary=None, sample_rate=SAMPLE_RATE, check_audio=True):
+    """Reads and validates a JSONL speech manifest.
+
+    Args:
+        path: the manifest; `audio` paths in it are relative to its folder (or absolute).
+        vocabulary: a `Vocabulary`; when given, every transcript must tokenize into it.
+        sample_rate: the sample rate every WAV file must have.
+        check_audio: open every WAV header (rate, channels, width, length). Turn off only
+            for manifests already checked.
+
+    Returns:
+        A list of `SpeechRecord`, in manifest order.
+
+    Raises:
+        FileNotFoundError: the manifest or a WAV file it names is missing.
+        ValueError: a malformed line, a transcript outside the vocabulary, or a bad WAV file;
+            the message names the manifest, the line number and the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"speech manifest not found: {path}")
+    root = path.parent
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}, line {number}"
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{where}: malformed JSON ({error.msg})") from None
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where}: expected a JSON object, got {type(entry).__name__}")
+            for key in ("audio", "text"):
+                if not isinstance(entry.get(key), str):
+                    raise ValueError(f"{where}: missing or non-string field {key!r}")
+            noise = entry.get("noise", "clean")
+            if not isinstance(noise, str) or not noise:
+                raise ValueError(f"{where}: field 'noise' must be a non-empty string")
+            snr = entry.get("snr_db")
+            if snr is not None and (isinstance(snr, bool) or not isinstance(snr, (int, float))):
+                raise ValueError(f"{where}: field 'snr_db' must be a number or null")
+            text = entry["text"]
+            if not text.split():
+                raise ValueError(f"{where}: empty transcript")
+            if vocabulary is not None:
+                unknown = vocabulary.unknown_tokens(text)
+                if unknown:
+                    raise ValueError(
+                        f"{where} ({entry['audio']}): transcript {text!r} has tokens outside "
+                        f"the vocabulary: {unknown}")
+            audio = root / entry["audio"]
+            num_samples = 0
+            if check_audio:
+                try:
+                    num_samples = check_wav(audio, sample_rate)
+                except FileNotFoundError as error:
+                    raise FileNotFoundError(f"{where}: {error}") from None
+                except ValueError as error:
+                    raise ValueError(f"{where}: {error}") from None
+            records.append(SpeechRecord(
+                audio=str(audio.resolve()), text=text, noise=noise,
+                snr_db=None if snr is None else float(snr),
+                speaker=entry.get("speaker"), utterance=entry.get("utterance"),
+                num_samples=num_samples))
+    if not records:
+        raise ValueError(f"speech manifest {path} has no entries")
+    return records
+
+
+def filter_noise_types(records: Iterable[SpeechRecord], noise_types):
+    """Keeps the records whose noise type is in `noise_types` (use "clean" for clean)."""
+    noise_types = set(noise_types)
+    return [r for r in records if r.noise in noise_types]
+
+
+def select_seen_noises(records: Sequence[SpeechRecord], seen_noise_types, include_clean=True,
+                       seed=0):
+    """Picks a training set with `seen_noise_types`, the same size whatever their number.
+
+    Utterances are grouped by `utterance` (records without one are their own group). Each
+    group contributes its clean record (if `include_clean`) and exactly one noisy record of a
+    seen type, the types assigned round-robin over a seeded shuffle of the groups. On the
+    generated train split, where every utterance exists under every seen-candidate type, 1, 2
+    or 4 seen types therefore all give `num_utterances` clean plus `num_utterances` noisy
+    examples, the noisy ones split evenly between the seen types. Groups with no record of a
+    seen type (as in Aurora-4's multi-condition set, one condition per utterance) contribute
+    only their clean record, if any.
+
+    Args:
+        records: `SpeechRecord`s, e.g. from `load_manifest`.
+        seen_noise_types: noise types to train on (not "clean").
+        include_clean: keep the clean records.
+        seed: shuffles which utterance gets which noise type.
+
+    Returns:
+        The selected records, in their original order.
+    """
+    seen = list(dict.fromkeys(seen_noise_types))
+    if not seen:
+        raise ValueError("seen_noise_types must name at least one noise type")
+    if "clean" in seen:
+        raise ValueError("seen_noise_types lists noise types; use include_clean for clean")
+    groups = {}
+    for index, record in enumerate(records):
+        groups.setdefault(record.utterance or record.audio, []).append(index)
+    order = np.random.default_rng(seed).permutation(len(groups))
+    keep = set()
+    for rank, members in zip(order, groups.values()):
+        if include_clean:
+            keep.update(i for i in members if records[i].noise == "clean")
+        candidates = {records[i].noise: i for i in members if records[i].noise in seen}
+        if not candidates:
+            continue
+        wanted = seen[rank % len(seen)]
+        if wanted in candidates:
+            keep.add(candidates[wanted])
+        else:
+            keep.add(sorted(candidates.values())[rank % len(candidates)])
+    return [records[i] for i in sorted(keep)]
+
+
+# ---------------------------------------------------------------------------------------------
+# tf.data pipeline
+
+
+def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, shuffle=False,
+                   seed=0, repeat=False, drop_remainder=False, cache=False,
+                   sample_rate=SAMPLE_RATE):
+    """A batched `tf.data.Dataset` of padded waveforms, CTC labels and noise-domain ids.
+
+    Args:
+        source: a manifest path, or a list of `SpeechRecord` (e.g. after
+            `select_seen_noises`).
+        vocabulary: the `Vocabulary` that encodes transcripts.
+        batch_size: examples per batch.
+        noise_classes: noise types in id order for `noise_id` (the adversarial domain
+            classifier's targets); every record's type must be listed. Defaults to
+            `NOISE_CLASSES` (clean = 0).
+        shuffle: shuffle examples, with a new order every epoch. The order is a function of
+            `seed` and TensorFlow's global seed (which `keras.utils.set_random_seed` sets).
+        seed: shuffling seed.
+        repeat: repeat forever (use with `steps_per_epoch`).
+        drop_remainder: drop a last, smaller batch.
+        cache: keep decoded audio in memory after the first epoch.
+        sample_rate: the sample rate the WAV files must have.
+
+    Returns:
+        A dataset of dicts, per batch of size `B`, padded to the longest example in it:
+        `waveform` float32 `(B, T)` in [-1, 1), `waveform_length` int32 `(B,)`,
+        `labels` int32 `(B, L)` padded with the blank id 0, `label_length` int32 `(B,)`,
+        `noise_id` int32 `(B,)`.
+
+    Example:
+        ds = speech_dataset("data/speech/test_clean.jsonl", Vocabulary(), batch_size=16)
+        batch = next(iter(ds))
+        loss = keras.ops.ctc_loss(batch["labels"], logits, batch["label_length"], frames)
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if isinstance(source, (str, os.PathLike)):
+        records = load_manifest(source, vocabulary, sample_rate)
+        where = str(source)
+    else:
+        records = list(source)
+        where = "records"
+        if not records:
+            raise ValueError("speech_dataset got no records")
+    class_ids = {name: i for i, name in enumerate(noise_classes)}
+    labels = []
+    noise_ids = []
+    for record in records:
+        if record.noise not in class_ids:
+            raise ValueError(
+                f"{where}: noise type {record.noise!r} of {record.audio} is not in "
+                f"noise_classes {tuple(noise_classes)}")
+        try:
+            labels.append(vocabulary.encode(record.text))
+        except ValueError as error:
+            raise ValueError(f"{where} ({record.audio}): {error}") from None
+        noise_ids.append(class_ids[record.noise])
+    label_length = np.array([len(x) for x in labels], dtype=np.int32)
+    padded = np.zeros((len(labels), int(label_length.max())), dtype=np.int32)
+    for i, label in enumerate(labels):
+        padded[i, : len(label)] = label
+
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ([r.audio for r in records], padded, label_length, np.array(noise_ids, np.int32)))
+
+    def load(path, label, length, noise_id):
+        waveform = tf.audio.decode_wav(tf.io.read_file(path), desired_channels=1)[0][:, 0]
+        return {
+            "waveform": waveform,
+            "waveform_length": tf.shape(waveform, out_type=tf.int32)[0],
+            "labels": label[:length],
+            "label_length": length,
+            "noise_id": noise_id,
+        }
+
+    buffer = len(records)
+    if cache:
+        dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).cache()
+        if shuffle:
+            dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    else:
+        # Shuffling paths before decoding keeps the shuffle buffer small.
+        if shuffle:
+            dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if repeat:
+        dataset = dataset.repeat()
+    dataset = dataset.padded_batch(
+        batch_size,
+        padded_shapes={"waveform": [None], "waveform_length": [], "labels": [None],
+                       "label_length": [], "noise_id": []},
+        padding_values={"waveform": 0.0, "waveform_length": 0, "labels": Vocabulary.blank_id,
+                        "label_length": 0, "noise_id": 0},
+        drop_remainder=drop_remainder)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Corpus generation
+
+
+def digit_string(rng, min_digits=1, max_digits=7):
+    """An Aurora-2 style digit string: 1-7 digit words, 0 read as "zero" or "oh" at random."""
+    words = []
+    for digit in rng.integers(0, 10, size=int(rng.integers(min_digits, max_digits + 1))):
+        if digit == 0:
+            words.append("zero" if rng.random() < 0.5 else "oh")
+        else:
+            words.append(DIGIT_WORDS[digit + 1])
+    return " ".join(words)
+
+
+def espeak_version():
+    """The installed espeak-ng's version line; FileNotFoundError if it is missing."""
+    if shutil.which(_ESPEAK) is None:
+        raise FileNotFoundError(
+            f"{_ESPEAK} not found on PATH: install the Debian package 'espeak-ng'")
+    return subprocess.run([_ESPEAK, "--version"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def synthesize_speech(text, voice, speed=160, pitch=50, word_gap=0, sample_rate=SAMPLE_RATE):
+    """Speaks `text` with espeak-ng and returns float32 samples at `sample_rate`.
+
+    Args:
+        text: what to say.
+        voice: an espeak-ng voice, optionally with a variant ("en-gb+f3").
+        speed: words per minute.
+        pitch: 0-99.
+        word_gap: extra pause between words, in units of 10 ms.
+        sample_rate: output rate; espeak-ng speaks at 22050 Hz and is resampled.
+
+    Returns:
+        float32 array in [-1, 1], leading and trailing silence included.
+    """
+    command = [_ESPEAK, "-v", voice, "-s", str(int(speed)), "-p", str(int(pitch)),
+               "-g", str(int(word_gap)), "--stdout", text]
+    try:
+        result = subprocess.run(command, capture_output=True, check=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{_ESPEAK} not found on PATH: install the Debian package 'espeak-ng'") from None
+    except subprocess.CalledProcessError as error:
+        raise ValueError(
+            f"espeak-ng failed for voice {voice!r}: {error.stderr.decode().strip()}") from None
+    # Streamed to stdout, espeak-ng's WAV header carries a placeholder length, so the
+    # samples are taken from the data chunk to the end of the output.
+    data = result.stdout
+    start = data.find(b"data") + 8
+    with wave.open(io.BytesIO(data[:44])) as header:
+        rate = header.getframerate()
+    samples = np.frombuffer(data[start : start + (len(data) - start) // 2 * 2], "<i2")
+    audio = samples.astype(np.float64) / 32768.0
+    if rate != sample_rate:
+        divisor = np.gcd(rate, sample_rate)
+        audio = signal.resample_poly(audio, sample_rate // divisor, rate // divisor)
+    return audio.astype(np.float32)
+
+
+def _trim(audio, sample_rate, threshold_db=40.0):
+    """Cuts leading and trailing frames more than `threshold_db` below the loudest one."""
+    frame = sample_rate // 100
+    count = len(audio) // frame
+    power = np.mean(audio[: count * frame].reshape(count, frame).astype(np.float64) ** 2, 1)
+    active = np.flatnonzero(power >= power.max() * 10.0 ** (-threshold_db / 10.0))
+    return audio[active[0] * frame : (active[-1] + 1) * frame]
+
+
+def _write_wav(path, audio, sample_rate):
+    pcm = np.clip(np.round(np.asarray(audio) * 32767.0), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(sample_rate)
+        f.writeframes(pcm.tobytes())
+
+
+def _speakers(seed, test_speaker_fraction):
+    """Splits accent+variant speakers so that test voice variants never occur in training."""
+    rng = np.random.default_rng([seed, 0])
+    variants = list(VOICE_VARIANTS)
+    rng.shuffle(variants)
+    num_test = max(1, int(round(test_speaker_fraction * len(variants))))
+    split = {"test": variants[:num_test], "train": variants[num_test:]}
+    speakers = {}
+    for name, names in split.items():
+        speakers[name] = [
+            {"speaker": f"{accent}+{variant}", "speed": float(rng.uniform(130, 190)),
+             "pitch": float(rng.uniform(30, 70))}
+            for variant in sorted(names) for accent in ACCENTS]
+    return speakers
+
+
+def _utterance_plan(split, count, speakers, seed, max_digits):
+    plans = []
+    for index in range(count):
+        rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
+        speaker = speakers[int(rng.integers(len(speakers)))]
+        plans.append({
+            "utterance": f"{split}-{index:05d}",
+            "text": digit_string(rng, 1, max_digits),
+            "speaker": speaker["speaker"],
+            "speed": speaker["speed"] + rng.uniform(-10, 10),
+            "pitch": float(np.clip(speaker["pitch"] + rng.uniform(-5, 5), 0, 99)),
+            "word_gap": int(rng.integers(0, 6)),
+            # Aurora normalizes speech to about -26 dBov; a few dB of spread per utterance.
+            "level_db": -26.0 + rng.uniform(-4, 4),
+            "margins": rng.uniform(0.1, 0.35, size=2),
+        })
+    return plans
+
+
+def _speak(plan, sample_rate):
+    audio = _trim(synthesize_speech(plan["text"], plan["speaker"], plan["speed"], plan["pitch"],
+                                    plan["word_gap"], sample_rate), sample_rate)
+    lead, trail = (int(m * sample_rate) for m in plan["margins"])
+    audio = np.concatenate([np.zeros(lead), audio, np.zeros(trail)])
+    level = noise_lib.active_power(audio, sample_rate)
+    return audio * np.sqrt(10.0 ** (plan["level_db"] / 10.0) / level)
+
+
+def _render(task, clean, plans, split_root, seed, sample_rate):
+    """Writes one WAV (clean or corrupted) and returns its manifest entry."""
+    index, noise_type, snr, folder, type_code = task
+    plan = plans[index]
+    if noise_type == "clean":
+        audio, name = clean[index], f"{plan['utterance']}_clean.wav"
+    else:
+        group = _SPLIT_CODES[folder.split("_")[0]]
+        rng = np.random.default_rng([seed, group, index, 100 + type_code, snr % 2**16])
+        # Babble from other utterances of the same split, so test babble never carries
+        # training speakers.
+        pool = [c for j, c in enumerate(clean) if j != index] or clean
+        audio = noise_lib.corrupt(clean[index], noise_type, snr, rng, sample_rate, pool).noisy
+        name = f"{plan['utterance']}_{noise_type}_{snr}dB.wav"
+    peak = np.max(np.abs(audio))
+    if peak > 0.99:
+        # Scaling speech and noise together keeps the SNR while avoiding clipping.
+        audio = audio * (0.99 / peak)
+    _write_wav(split_root / folder / name, audio, sample_rate)
+    return {"audio": f"{folder}/{name}", "text": plan["text"], "noise": noise_type,
+            "snr_db": None if noise_type == "clean" else snr, "speaker": plan["speaker"],
+            "utterance": plan["utterance"]}
+
+
+def _check_generate_args(train_utterances, dev_utterances, test_utterances, seen, unseen, snrs,
+                         test_speaker_fraction, max_digits, num_workers):
+    for name, value, low in (("train_utterances", train_utterances, 1),
+                             ("dev_utterances", dev_utterances, 0),
+                             ("test_utterances", test_utterances, 1),
+                             ("max_digits", max_digits, 1), ("num_workers", num_workers, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    for name, types in (("seen_noise_types", seen), ("unseen_noise_types", unseen)):
+        if not types:
+            raise ValueError(f"{name} must name at least one noise type")
+        bad = [t for t in types if t not in NOISE_TYPES]
+        if bad:
+            raise ValueError(f"{name} has unknown noise types {bad}; known: {NOISE_TYPES}")
+        if len(set(types)) != len(types):
+            raise ValueError(f"{name} lists a noise type twice: {types}")
+    if set(seen) & set(unseen):
+        raise ValueError(
+            f"seen_noise_types and unseen_noise_types overlap: {sorted(set(seen) & set(unseen))}")
+    if not snrs or any(isinstance(s, bool) or not isinstance(s, int) for s in snrs):
+        raise ValueError(f"snrs_db must be a non-empty list of integers, got {snrs!r}")
+    if not 0.0 < test_speaker_fraction < 1.0:
+        raise ValueError(
+            f"test_speaker_fraction must be in (0, 1), got {test_speaker_fraction!r}")
+
+
+def generate(out_dir, seed=0, train_utterances=1000, dev_utterances=100, test_utterances=200,
+             seen_noise_types=DEFAULT_SEEN_NOISE_TYPES, unseen_noise_types=None,
+             snrs_db=SNRS_DB, test_speaker_fraction=0.25, max_digits=7, num_workers=2,
+             sample_rate=SAMPLE_RATE, overwrite=False):
+    """Generates the noisy connected-digit corpus described in the module docstring.
+
+    Training and dev utterances exist clean and once under every seen-candidate noise type
+    (each at an SNR drawn from `snrs_db`), so `select_seen_noises` can build 1-, 2- or
+    4-seen-type training sets of equal size. The test utterances (held-out voice variants)
+    exist clean and, in `test_seen` and `test_unseen`, once per SNR, the noise types assigned
+    round-robin so each (type, SNR) cell holds about `test_utterances / num_types`
+    utterances. Everything is a function of `seed` (and the espeak-ng version, recorded in
+    corpus.json). The corpus is built in a temporary folder beside `out_dir` and renamed into
+    place when complete.
+
+    Args:
+        out_dir: corpus folder to create.
+        seed: generation seed.
+        train_utterances: distinct training utterances (each written 1 + len(seen) times).
+        dev_utterances: distinct dev utterances, from the training speakers.
+        test_utterances: distinct test utterances (each written 1 + 2 * len(snrs_db) times).
+        seen_noise_types: noise types in train, dev and test_seen.
+        unseen_noise_types: held-out types for test_unseen; defaults to all the others.
+        snrs_db: SNRs in dB.
+        test_speaker_fraction: fraction of voice variants held out for test.
+        max_digits: longest digit string.
+        num_workers: threads for synthesis and mixing.
+        sample_rate: output sample rate.
+        overwrite: replace an existing `out_dir`.
+
+    Returns:
+        `Path(out_dir)`.
+
+    Example:
+        root = generate("/tmp/speech", train_utterances=4, dev_utterances=0,
+                        test_utterances=2)
+    """
+    out_dir = Path(out_dir)
+    seen = tuple(seen_noise_types)
+    unseen = tuple(t for t in NOISE_TYPES if t not in seen) if unseen_noise_types is None \
+        else tuple(unseen_noise_types)
+    snrs = tuple(snrs_db)
+    _check_generate_args(train_utterances, dev_utterances, test_utterances, seen, unseen, snrs,
+                         test_speaker_fraction, max_digits, num_workers)
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} already exists; pass overwrite=True to replace it")
+    version = espeak_version()
+    speakers = _speakers(seed, test_speaker_fraction)
+    type_codes = {t: i for i, t in enumerate(NOISE_TYPES)}
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        manifests = {}
+        with concurrent.futures.ThreadPoolExecutor(num_workers) as pool:
+            for group, count, speaker_set in (("train", train_utterances, "train"),
+                                              ("dev", dev_utterances, "train"),
+                                              ("test", test_utterances, "test")):
+                if count == 0:
+                    if group == "dev":
+                        manifests["dev"] = []
+                    continue
+                plans = _utterance_plan(group, count, speakers[speaker_set], seed, max_digits)
+                clean = list(pool.map(lambda p: _speak(p, sample_rate), plans))
+                jobs = {}
+                if group in ("train", "dev"):
+                    jobs[group] = [(i, "clean", None, group, 0) for i in range(count)]
+                    for i in range(count):
+                        rng = np.random.default_rng([seed, _SPLIT_CODES[group], i, 1])
+                        for t in seen:
+                            jobs[group].append(
+                                (i, t, int(snrs[rng.integers(len(snrs))]), group, type_codes[t]))
+                else:
+                    jobs["test_clean"] = [(i, "clean", None, "test_clean", 0)
+                                          for i in range(count)]
+                    for split, types in (("test_seen", seen), ("test_unseen", unseen)):
+                        jobs[split] = [
+                            (i, types[(i + k) % len(types)], snr, split,
+                             type_codes[types[(i + k) % len(types)]])
+                            for k, snr in enumerate(snrs) for i in range(count)]
+                for split, tasks in jobs.items():
+                    (temp / split).mkdir()
+                    manifests[split] = list(pool.map(
+                        lambda task: _render(task, clean, plans, temp, seed, sample_rate),
+                        tasks))
+        for split in SPLITS:
+            with open(temp / f"{split}.jsonl", "w", encoding="utf-8") as f:
+                for entry in manifests[split]:
+                    f.write(json.dumps(entry) + "\n")
+        metadata = {
+            "seed": seed, "sample_rate": sample_rate, "espeak_ng": version,
+            "utterances": {"train": train_utterances, "dev": dev_utterances,
+                           "test": test_utterances},
+            "seen_noise_types": list(seen), "unseen_noise_types": list(unseen),
+            "snrs_db": list(snrs), "max_digits": max_digits,
+            "speakers": {k: [s["speaker"] for s in v] for k, v in speakers.items()},
+            "snr_definition": (
+                "10 log10(P_speech / P_noise): P_speech is the mean power over the speech's "
+                "20 ms frames within 30 dB of its loudest frame, P_noise the mean noise power "
+                "over the whole utterance; telephone speech is band-limited before measuring"),
+        }
+        with open(temp / "corpus.json", "w", encoding="utf-8") as f:
+            json.dump(metadata, f, indent=2)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.replace(out_dir, old / out_dir.name)
+            os.replace(temp, out_dir)
+            shutil.rmtree(old)
+        else:
+            os.replace(temp, out_dir)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out_dir
