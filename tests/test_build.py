@@ -147,18 +147,32 @@ def _write(root, path, text=""):
 
 def test_generator_on_a_small_tree(tmp_path):
     root = str(tmp_path)
-    for path in ["pkg_ignored.py", "tfmodels/__init__.py", "tfmodels/a/b.py", "tfmodels/a/c.json",
-                 "tests/conftest.py", "tests/test_x.py", "tests/a/test_b.py", "tests/a/util.py",
-                 "tfmodels/cli/train.py", "tfmodels/a/__pycache__/b.cpython-311.pyc"]:
+    files = [
+        "outside.py",
+        "tfmodels/__init__.py",
+        "tfmodels/a/b.py",
+        "tfmodels/a/c.json",
+        "tfmodels/a/__pycache__/b.cpython-311.pyc",
+        "tfmodels/cli/train.py",
+        "tests/conftest.py",
+        "tests/test_x.py",
+        "tests/a/test_b.py",
+        "tests/a/util.py",
+    ]
+    for path in files:
         _write(root, path)
-    _write(root, "setup.py", 'entry_points={"console_scripts": ["tfmodels-train=tfmodels.cli.'
-                             'train:run", "tfmodels-data=tfmodels.cli.data:run"]}')
+    # tfmodels-data's module does not exist (yet): no target for it.
+    scripts = '"tfmodels-train=tfmodels.cli.train:run", "tfmodels-data=tfmodels.cli.data:run"'
+    _write(root, "setup.py", f"setup(entry_points={{'console_scripts': [{scripts}]}})")
     text = update_build.generate_build(root)
     assert text == update_build.generate_build(root)
     targets = parse_build(text)
     assert sorted(targets) == ["a_test_b", "test_support", "test_x", "tfmodels", "tfmodels-train"]
     assert targets["tfmodels"][1]["srcs"] == [
-        "tfmodels/__init__.py", "tfmodels/a/b.py", "tfmodels/cli/train.py"]
+        "tfmodels/__init__.py",
+        "tfmodels/a/b.py",
+        "tfmodels/cli/train.py",
+    ]
     assert targets["tfmodels"][1]["data"] == ["tfmodels/a/c.json"]
     assert targets["test_support"][1]["srcs"] == ["tests/a/util.py", "tests/conftest.py"]
     assert targets["a_test_b"][1]["args"] == ["tests/a/test_b.py"]
@@ -167,10 +181,8 @@ def test_generator_on_a_small_tree(tmp_path):
 
 def test_generator_refuses_colliding_test_names(tmp_path):
     _write(str(tmp_path), "tests/a_b/test_c.py")
-    _write(str(tmp_path), "tests/a/b_test_c.py")
-    assert update_build.test_target_name("tests/a/b_test_c.py") == "a_b_test_c"
     _write(str(tmp_path), "tests/a/b/test_c.py")
-    with pytest.raises(ValueError, match="a_b_test_c"):
+    with pytest.raises(ValueError, match="tests/a_b/test_c.py: target name 'a_b_test_c'"):
         update_build.generate_build(str(tmp_path))
 
 
@@ -182,6 +194,14 @@ def test_runner_maps_bazel_environment_to_pytest_flags():
     assert "--junitxml=/o/test.xml" in args
     assert f"--rootdir={os.getcwd()}" in args
     assert "-k" not in pytest_runner.pytest_args(["tests/test_x.py"], {})
+
+
+def test_runner_refuses_a_missing_test_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="usage"):
+        pytest_runner.main(["pytest_runner.py", "-v"])
+    with pytest.raises(SystemExit, match="tests/test_gone.py is not in the runfiles"):
+        pytest_runner.main(["pytest_runner.py", "tests/test_gone.py"])
 
 
 @pytest.mark.skipif("TEST_SRCDIR" not in os.environ, reason="only meaningful under bazel test")

@@ -193,7 +193,7 @@ def main(argv=None):
             current.splitlines(True), expected.splitlines(True), "BUILD", "BUILD (generated)"
         )
         sys.stdout.writelines(diff)
-        print("BUILD is out of date: run .venv/bin/python tools/bazel/update_build.py", file=sys.stderr)
+        print("BUILD is out of date: run tools/bazel/update_build.py", file=sys.stderr)
         return 1
     if current != expected:
         tmp_path = build_path + ".tmp"
