@@ -1,0 +1,254 @@
+"""RNN export for devices: streaming step models, unrolled sequence models, fused LSTM, sampling.
+
+Three builtin-ops-only `.tflite` forms of a recurrent model (TFLite's builtins have no loop op
+for Keras 3's RNN layers, which would otherwise need Flex kernels):
+
+- `export_step_tflite`: the streaming step model `(x_t, *states) -> (y_t, *new_states)` of
+  `tfmodels.models.rnn.step_model`; the caller carries the states. Float32 or int8 (weights and
+  activations; the activation ranges are calibrated by stepping the Keras model over
+  `calibration_sequences`).
+- `export_sequence_tflite`: the whole model unrolled over a fixed sequence length.
+- `export_fused_lstm_tflite`: a single-layer LSTM language model whose recurrence the converter
+  fuses into one `UNIDIRECTIONAL_SEQUENCE_LSTM` op, what device runtimes accelerate. That op
+  keeps its `h` and `c` in variable tensors *across `invoke()` calls*: consecutive calls continue
+  one stream until `interpreter.reset_all_variables()`.
+
+Quantized weights survive int8 conversion as follows. The converter folds each quantizer into a
+constant (the quantized weight) and stores it as int8 with a symmetric scale `max|W| / 127`
+(per output channel for FULLY_CONNECTED). Ternary `{-W0, 0, W0}` and pow2-ternary
+`{-0.5, 0, 0.5}` weights map to `{-127, 0, 127}` and dequantize exactly (up to the float32
+rounding of the scale). Exponential weights `+-2^k` are rounded onto the grid `max|W| / 127 * n`:
+with `max|W| = 2^0`, levels `2^-1 ... 2^-6` land on `n = 63.5, 31.75, ...` and are off by up to
+half a grid step (`max|W| / 254`), i.e. up to 0.4% of the largest level and a relative error that
+grows as `k` falls (2^-7 becomes 1/127). Export float32 (or float16) to keep them exact.
+
+Example:
+    report = export_step_tflite(model, "export/char_lm_step.int8.tflite", mode="int8",
+                                calibration_sequences=corpus.valid[:2000].reshape(4, -1))
+    print(sample_text("export/char_lm_step.int8.tflite", vocab, "def ", length=200))
+"""
+
+import os
+
+import numpy as np
+
+from tfmodels.export import tflite
+from tfmodels.models.rnn import step as step_lib
+
+
+# Step model --------------------------------------------------------------------------------
+
+
+def step_calibration_data(model, sequences, max_samples=200, seed=0):
+    """Inputs of the step model met while stepping `model` over `sequences` from zero states.
+
+    Args:
+        model: the sequence model.
+        sequences: `(num_sequences, time, ...)` inputs of `model`.
+        max_samples: keep at most this many `(x_t, states)` samples, drawn evenly.
+        seed: which samples are kept when there are more.
+
+    Returns:
+        `{input name: array (samples, ...)}` for `export_tflite(representative_data=...)`.
+    """
+    sequences = np.asarray(sequences)
+    if sequences.ndim < 2 or not sequences.shape[0] or not sequences.shape[1]:
+        raise ValueError(f"sequences must be (num_sequences, time, ...), got {sequences.shape}")
+    step = step_lib.step_model(model)
+    states = step_lib.zero_states(model, sequences.shape[0])
+    collected = {name: [] for name in ["x", *states]}
+    for t in range(sequences.shape[1]):
+        feed = {"x": sequences[:, t], **states}
+        for name, value in feed.items():
+            collected[name].append(np.asarray(value))
+        out = step(feed, training=False)
+        states = {name: np.asarray(out[name]) for name in states}
+    data = {name: np.concatenate(parts) for name, parts in collected.items()}
+    count = len(data["x"])
+    if count > max_samples:
+        keep = np.sort(np.random.default_rng(seed).choice(count, max_samples, replace=False))
+        data = {name: array[keep] for name, array in data.items()}
+    return data
+
+
+def export_step_tflite(model, path, mode="float32", calibration_sequences=None, max_samples=200):
+    """Exports the streaming step model of `model` (batch 1) as a builtin-ops `.tflite`.
+
+    Args:
+        model: a sequence model `step_model` accepts (char-LM, sequence classifier).
+        path: the `.tflite` path (written atomically).
+        mode: "float32", "float16", "dynamic_int8" or "int8" (full integer: int8 weights and
+            activations, float32 inputs/outputs at the edges).
+        calibration_sequences: `(n, time, ...)` model inputs; required for "int8", whose
+            activation and state ranges come from stepping the Keras model over them.
+        max_samples: calibration samples kept (each costs a converter invocation).
+
+    Returns:
+        `tfmodels.export.ExportReport`; the file's signature takes `x` and one input per state
+        (`<rnn layer>_h`, `<rnn layer>_c`) and returns `y` and the new states, same names.
+
+    Example:
+        report = export_step_tflite(model, "export/step.int8.tflite", "int8", x_valid[:8])
+    """
+    if mode == "int8" and calibration_sequences is None:
+        raise ValueError("mode='int8' needs calibration_sequences (model inputs to step over)")
+    step = step_lib.step_model(model, batch_size=None)
+    data = None
+    if calibration_sequences is not None:
+        data = step_calibration_data(model, calibration_sequences, max_samples)
+    return tflite.export_tflite(step, path, mode=mode, representative_data=data)
+
+
+class TFLiteStepper:
+    """Runs a step-model `.tflite` in the LiteRT interpreter, carrying the states.
+
+    Inputs are quantized and outputs dequantized when the file has int8 I/O.
+
+    Args:
+        path: a `.tflite` written by `export_step_tflite`.
+
+    Example:
+        stepper = TFLiteStepper("export/step.int8.tflite")
+        logits = stepper.run(ids)          # (time, vocab): y after each step, states carried
+    """
+
+    def __init__(self, path):
+        from ai_edge_litert.interpreter import Interpreter
+
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no .tflite file at {path}")
+        self.path = path
+        self.interpreter = Interpreter(model_path=path)
+        signatures = self.interpreter.get_signature_list()
+        if not signatures:
+            raise ValueError(f"{path} has no signature; export it with export_step_tflite")
+        self.runner = self.interpreter.get_signature_runner(next(iter(signatures)))
+        self.input_details = self.runner.get_input_details()
+        self.output_details = self.runner.get_output_details()
+        if "x" not in self.input_details or "y" not in self.output_details:
+            raise ValueError(f"{path} is not a step model: inputs {sorted(self.input_details)}")
+        self.state_names = sorted(n for n in self.input_details if n != "x")
+        self.reset()
+
+    def reset(self):
+        """Zero states (and reset the interpreter's variables)."""
+        self.interpreter.reset_all_variables()
+        self.states = {
+            name: np.zeros(self.input_details[name]["shape"], np.float32)
+            for name in self.state_names
+        }
+
+    def step(self, x):
+        """Feeds one step `x` (shape of the `x` input without batch) and returns `y[0]`."""
+        from tfmodels.export.verify import _dequantize, _quantize
+
+        detail = self.input_details["x"]
+        feed = {"x": _quantize(np.asarray(x).reshape(detail["shape"]), detail)}
+        for name in self.state_names:
+            feed[name] = _quantize(self.states[name], self.input_details[name])
+        out = self.runner(**feed)
+        self.states = {
+            name: _dequantize(out[name], self.output_details[name]).astype(np.float32)
+            for name in self.state_names
+        }
+        return _dequantize(out["y"], self.output_details["y"])[0]
+
+    def run(self, sequence, reset=True):
+        """Steps over `sequence` (`(time, ...)`) and returns the stacked `y` of every step."""
+        if reset:
+            self.reset()
+        return np.stack([self.step(x) for x in np.asarray(sequence)])
+
+
+# Sequence model ----------------------------------------------------------------------------
+
+
+def unrolled_model(model, seq_len):
+    """A copy of `model` with a fixed length `seq_len`, its RNN layers unrolled (same weights)."""
+    import keras
+
+    if not isinstance(seq_len, int) or seq_len < 1:
+        raise ValueError(f"seq_len must be a positive integer; got {seq_len!r}")
+    source = model.inputs[0]
+    inputs = keras.Input((seq_len,) + tuple(source.shape[2:]), dtype=source.dtype,
+                         name=source.name)
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.RNN):
+            config = {**config, "unroll": True, "stateful": False}
+        return type(layer).from_config(config)
+
+    copy = keras.models.clone_model(model, input_tensors=inputs, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def export_sequence_tflite(model, path, seq_len, mode="float32", representative_data=None):
+    """Exports `model` unrolled over `seq_len` steps as a builtin-ops `.tflite` (batch 1).
+
+    Args:
+        model: a sequence model with RNN layers.
+        path: the `.tflite` path.
+        seq_len: the fixed sequence length of the file.
+        mode: as for `tfmodels.export.export_tflite`.
+        representative_data: `(n, seq_len, ...)` inputs, required for "int8".
+
+    Returns:
+        `tfmodels.export.ExportReport`.
+    """
+    if mode == "int8" and representative_data is None:
+        raise ValueError("mode='int8' needs representative_data (n, seq_len, ...) inputs")
+    return tflite.export_tflite(unrolled_model(model, seq_len), path, mode=mode,
+                                representative_data=representative_data)
+
+
+# Sampling ----------------------------------------------------------------------------------
+
+
+def sample_text(path, vocab, seed_text, length=200, temperature=1.0, seed=0):
+    """Generates text with a char-LM step `.tflite` on the device path (LiteRT interpreter).
+
+    Args:
+        path: a step model of a char-LM (`export_step_tflite`), float32 or int8.
+        vocab: the `tfmodels.data.text.CharVocabulary` (or its JSON path) the model was trained
+            with; unknown seed characters map to UNK.
+        seed_text: the prompt, fed first (at least one character).
+        length: characters to generate after the prompt.
+        temperature: > 0; logits are divided by it (lower: more conservative).
+        seed: seed of the sampling.
+
+    Returns:
+        The generated characters (without the prompt). UNK is never sampled.
+
+    Example:
+        print(sample_text("export/char_lm_step.int8.tflite", "export/vocab.json", "The "))
+    """
+    from tfmodels.data.text import CharVocabulary
+
+    if not isinstance(vocab, CharVocabulary):
+        vocab = CharVocabulary.load(vocab)
+    if not seed_text:
+        raise ValueError("seed_text must contain at least one character")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature!r}")
+    if not isinstance(length, int) or length < 0:
+        raise ValueError(f"length must be a non-negative integer; got {length!r}")
+    stepper = TFLiteStepper(path)
+    vocab_size = int(stepper.output_details["y"]["shape"][-1])
+    if vocab_size != len(vocab):
+        raise ValueError(f"{path} predicts {vocab_size} characters, vocab has {len(vocab)}")
+    rng = np.random.default_rng(seed)
+    logits = None
+    for i in vocab.encode(seed_text):
+        logits = stepper.step(np.int32(i))
+    out = []
+    for _ in range(length):
+        z = np.asarray(logits, np.float64) / temperature
+        z[vocab.unk_id] = -np.inf
+        p = np.exp(z - z.max())
+        next_id = int(rng.choice(len(p), p=p / p.sum()))
+        out.append(next_id)
+        logits = stepper.step(np.int32(next_id))
+    return vocab.decode(out)
