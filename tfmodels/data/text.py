@@ -430,8 +430,9 @@ def generate(out_dir, seed=0, valid_fraction=0.05, test_fraction=0.05, max_chars
     Written to `out_dir`: `train.txt`, `valid.txt`, `test.txt`, `vocab.json` (from train) and
     `metadata.json` (seed, Python version, per-split characters, modules and SHA-256), every
     file atomically and `metadata.json` last. With Python 3.11's standard library and seed 0
-    the corpus holds 1.78 M characters (train 1.55 M, valid 0.13 M, test 0.09 M; 97 ids). The text depends on the Python version
-    (its docstrings), so `metadata.json` records it; for one Python, same seed, same bytes.
+    the corpus holds 1.78 M characters (train 1.55 M, valid 0.13 M, test 0.09 M; 97 ids).
+    The text depends on the Python version (its docstrings), so `metadata.json` records it;
+    for one Python, same seed, same bytes.
 
     Args:
         out_dir: the directory to write (created if missing; existing split files replaced).
