@@ -1,0 +1,170 @@
+"""Tests for tfmodels.models.segmentation.fc_densenet (TF and JAX: marked multibackend)."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from tfmodels.models.segmentation import (
+    FCDenseNet,
+    fc_densenet56,
+    fc_densenet67,
+    fc_densenet103,
+)
+from tfmodels.quantization import QuantConv2D, QuantConv2DTranspose
+
+pytestmark = pytest.mark.multibackend
+
+tf_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="backend-independent or TF-only check"
+)
+
+
+def tiny(**kwargs):
+    config = dict(
+        num_classes=3, growth_rate=4, layers_per_block=2, initial_filters=8, dropout=0.2
+    )
+    return FCDenseNet(**{**config, **kwargs})
+
+
+def images(n, h, w, seed=0):
+    return np.random.default_rng(seed).random((n, h, w, 3)).astype("float32")
+
+
+@tf_only
+@pytest.mark.parametrize(
+    "factory, expected",
+    [(fc_densenet56, 1_397_963), (fc_densenet67, 3_502_923), (fc_densenet103, 9_425_163)],
+)
+def test_parameter_counts_match_the_paper(factory, expected):
+    model = factory(num_classes=11)
+    assert model.count_params() == expected
+    # Table 2 of arXiv:1611.09326: 1.5M (see fc_densenet56's docstring), 3.5M, 9.4M.
+    paper = {fc_densenet56: 1.4e6, fc_densenet67: 3.5e6, fc_densenet103: 9.4e6}[factory]
+    assert abs(expected - paper) / paper < 0.01
+
+
+def test_blocks_follow_the_paper():
+    model = tiny(layers_per_block=(1, 1, 1, 1, 2), bottleneck_layers=3, dropout=0.2)
+    stem = model.get_layer("stem_conv")
+    assert (stem.filters, stem.kernel_size) == (8, (3, 3))
+    # Dense layer: BN - ReLU - 3x3 conv (growth rate) - dropout.
+    assert isinstance(model.get_layer("down0_layer0_bn"), keras.layers.BatchNormalization)
+    assert model.get_layer("down0_layer0_conv").filters == 4
+    assert model.get_layer("down0_layer0_dropout").rate == 0.2
+    # Transition down keeps the channel count: stem 8 + 2 layers... here 8 + 1 * 4 = 12.
+    assert model.get_layer("transition_down0_conv").filters == 12
+    assert model.get_layer("transition_down0_conv").kernel_size == (1, 1)
+    # Transition up upsamples only the new maps of the previous block: 3 bottleneck layers * 4.
+    up = model.get_layer("transition_up0")
+    assert up.filters == 3 * 4 and up.strides == (2, 2) and up.kernel_size == (3, 3)
+    assert up.input.shape[-1] == 12
+    # The upsampling path mirrors the downsampling block sizes: (2, 1, 1, 1, 1).
+    names = {layer.name for layer in model.layers}
+    assert "up0_layer1_conv" in names and "up1_layer1_conv" not in names
+    assert model.get_layer("transition_up1").filters == 2 * 4
+    assert model.get_layer("logits").kernel_size == (1, 1)
+    assert isinstance(model.get_layer("logits").kernel_regularizer, keras.regularizers.L2)
+    assert isinstance(stem.kernel_initializer, keras.initializers.HeUniform)
+
+
+@pytest.mark.parametrize("height, width", [(32, 64), (64, 32)])
+def test_any_multiple_of_32_works_with_dynamic_sizes(height, width):
+    model = tiny()
+    out = model(images(2, height, width), training=False)
+    assert tuple(out.shape) == (2, height, width, 3)
+
+
+def test_size_not_divisible_by_32_is_a_clear_error():
+    with pytest.raises(ValueError, match="multiples of 32; got 48x64"):
+        tiny(input_shape=(48, 64, 3))
+    model = tiny()
+    with pytest.raises(ValueError, match="multiples of 32; got 40x32"):
+        model(images(1, 40, 32))
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"growth_rate": 0}, "growth_rate"),
+        ({"layers_per_block": (1, 2, 3)}, "layers_per_block"),
+        ({"layers_per_block": (1, 1, 1, 1, 1)}, "bottleneck_layers"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        tiny(**kwargs)
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_keras_round_trip_gives_identical_outputs(tmp_path, quantize):
+    model = tiny(input_shape=(32, 32, 3), quantize=quantize)
+    x = images(2, 32, 32)
+    model(x, training=True)  # moves BatchNorm statistics and activation ranges off defaults
+    path = os.path.join(tmp_path, "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is FCDenseNet and loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model(x, training=False)),
+        keras.ops.convert_to_numpy(loaded(x, training=False)),
+    )
+
+
+def test_fit_lowers_the_loss():
+    model = tiny(input_shape=(32, 32, 3))
+    x = images(4, 32, 32)
+    # A learnable target: class from the brightest channel.
+    y = np.argmax(x, axis=-1)
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # settles BatchNorm statistics
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, batch_size=4, epochs=6, verbose=0)
+    after = model.evaluate(x, y, verbose=0)
+    assert after < before
+
+
+def test_quantized_twin_copies_weights_and_quantizes_every_conv():
+    model = tiny(input_shape=(32, 32, 3))
+    x = images(2, 32, 32)
+    model(x, training=True)
+    twin = model.quantized_twin()
+    assert twin.quantize and twin.count_params() > model.count_params()
+    convs = [l for l in twin.layers if isinstance(l, keras.layers.Conv2D)]
+    ups = [l for l in twin.layers if isinstance(l, keras.layers.Conv2DTranspose)]
+    assert convs and all(isinstance(l, QuantConv2D) for l in convs)
+    assert len(ups) == 5 and all(isinstance(l, QuantConv2DTranspose) for l in ups)
+    # Conv2D kernels per output channel; transposed convs per tensor (see the class docstring).
+    assert all(l.kernel_quantizer.per_channel for l in convs)
+    assert not any(l.kernel_quantizer.per_channel for l in ups)
+    for name in ("stem_conv", "transition_up2", "down1_layer0_bn"):
+        for a, b in zip(model.get_layer(name).weights, twin.get_layer(name).weights):
+            np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+    with pytest.raises(ValueError, match="already quantization-aware"):
+        twin.quantized_twin()
+
+
+@tf_only
+def test_qat_twin_converts_to_builtin_int8_tflite(tmp_path):
+    from tfmodels.export import export_tflite, verify_tflite
+
+    model = FCDenseNet(
+        3, growth_rate=2, layers_per_block=1, initial_filters=4, input_shape=(32, 32, 3),
+        quantize=True,
+    )
+    x = images(4, 32, 32)
+    model(x, training=True)  # activation ranges from data
+    path = os.path.join(tmp_path, "model.tflite")
+    report = export_tflite(model, path, mode="int8", representative_data=x[:2])
+    assert not [op for op in report.op_types if op.startswith("Flex")]
+    assert {"CONV_2D", "TRANSPOSE_CONV", "CONCATENATION", "MAX_POOL_2D"} <= set(report.op_types)
+    # int8 throughout: one QUANTIZE at the float input, one DEQUANTIZE at the float output.
+    assert report.op_types["QUANTIZE"] == 1 and report.op_types["DEQUANTIZE"] == 1
+    assert report.weight_dtypes.get("float32", 0) == 0
+    verify = verify_tflite(path, model, x)
+    assert verify.min_argmax_agreement > 0.9

@@ -1,0 +1,384 @@
+"""FC-DenseNet ("The One Hundred Layers Tiramisu"), Jégou et al., arXiv:1611.09326.
+
+A fully convolutional DenseNet for semantic segmentation: a downsampling path of dense blocks
+and transitions down, a bottleneck dense block, and an upsampling path of transitions up and
+dense blocks, with skip connections from the downsampling path. Built as a functional Keras
+graph (keras-hub style: the class is the config, `__init__` wires the graph), so it saves to
+`.keras`, clones, and turns into its quantization-aware twin with
+`tfmodels.quantization.quantize_model` or `quantize=True`.
+"""
+
+import keras
+
+from tfmodels.quantization import ActivationQuantizer, QuantConv2D, QuantConv2DTranspose, Uniform
+
+# A dense block of the paper has this many pooling levels below the bottleneck (Table 2).
+_NUM_POOLS = 5
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class InputSizeCheck(keras.layers.Layer):
+    """Identity that raises `ValueError` unless height and width are multiples of `multiple`.
+
+    FC-DenseNet halves the resolution five times and concatenates each upsampled map with the
+    skip connection of the same level, so any size that is not a multiple of 32 would fail deep
+    inside a concatenation. Static sizes are checked when the graph is built; dynamic ones
+    (None) when a concrete tensor arrives (eager TF and JAX). Pad frames first (the CamVid
+    pipeline pads evaluation frames with void).
+
+    Args:
+        multiple: the required divisor of height and width.
+
+    Shapes: `(batch, h, w, c)` -> same.
+    """
+
+    def __init__(self, multiple=32, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = int(multiple)
+
+    def _check(self, shape):
+        h, w = shape[1], shape[2]
+        bad = [d for d in (h, w) if isinstance(d, int) and d % self.multiple]
+        if bad:
+            raise ValueError(
+                f"FC-DenseNet input height and width must be multiples of {self.multiple}; got "
+                f"{h}x{w}. Pad the frames (e.g. tfmodels.data.camvid pads evaluation frames with "
+                "void) or crop them."
+            )
+
+    def build(self, input_shape):
+        self._check(tuple(input_shape))
+
+    def call(self, inputs):
+        self._check(tuple(inputs.shape))
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class FCDenseNet(keras.Model):
+    """FC-DenseNet semantic segmentation model (arXiv:1611.09326), logits per pixel.
+
+    Blocks, as in the paper (Table 1) and its reference Lasagne code:
+
+    - first layer: 3x3 conv with `initial_filters` (48) filters;
+    - dense layer: BatchNorm - ReLU - 3x3 conv (`growth_rate` filters) - Dropout(0.2); a dense
+      block of `n` layers concatenates each layer's output onto its input;
+    - transition down: BatchNorm - ReLU - 1x1 conv (as many filters as it gets) - Dropout -
+      2x2 max pooling;
+    - transition up: 3x3 stride-2 transposed conv applied only to the `n * growth_rate` new
+      feature maps of the previous block (not to its input, which keeps the upsampling path
+      from exploding), concatenated with the skip connection of the same resolution;
+    - last layer: 1x1 conv to `num_classes`.
+
+    The model returns logits; the paper's softmax is the loss's job
+    (`SparseCategoricalCrossentropy(from_logits=True)`), and the argmax is the same. Every
+    conv uses HeUniform initialization and L2 weight decay `weight_decay * sum(w^2)` on
+    kernels (not biases or BatchNorm), the paper's 1e-4.
+
+    Sizes: any height and width that are multiples of 32 (5 poolings); dimensions may be None
+    (fully convolutional). A static size that is not a multiple of 32 raises `ValueError` when
+    the model is built; a dynamic one when called eagerly.
+
+    Quantization: `quantize=True` builds the QAT twin, the same graph with `QuantConv2D` /
+    `QuantConv2DTranspose` layers whose kernels are fake-quantized to int8 and whose inputs pass
+    through an int8 `ActivationQuantizer` (asymmetric, moving-average range), plus one on the
+    logits. Conv2D kernels are quantized per output channel; the transposed-conv kernels per
+    tensor, because per-channel fake-quant on a Conv2DTranspose kernel (axis -2) does not
+    convert (TF 2.21: "'tfl.transpose' op has mismatched quantized axes of input and output").
+    Measured with TF 2.21 on this graph: the pre-activation order (BN - ReLU - conv) means
+    BatchNorm cannot fold into a conv; the converter lowers each inference-mode BatchNorm to a
+    `MUL` + `ADD` pair with the ReLU fused into the `ADD`. Those tensors carry no fake-quant,
+    so convert with a few calibration frames
+    (`export_tflite(model, path, mode="int8", representative_data=frames)`) to get a file that
+    is int8 throughout (builtin ops only, one QUANTIZE / DEQUANTIZE at the edges); without
+    them the `MUL`/`ADD` stay float between QUANTIZE / DEQUANTIZE pairs.
+    `quantize_model(FCDenseNet(...))` gives the same layers (without the logits quantizer)
+    but a per-channel transposed-conv kernel, which does not convert: pass `quantize=True`.
+
+    Args:
+        num_classes: output classes (11 for CamVid; void is not a class).
+        growth_rate: `k`, feature maps each dense layer adds.
+        layers_per_block: an int (the same for every block) or the `2 * 5` block sizes of the
+            downsampling then upsampling path, or only the 5 downsampling ones (the upsampling
+            path mirrors them).
+        bottleneck_layers: layers of the bottleneck dense block (default: `layers_per_block`
+            when that is an int).
+        initial_filters: filters of the first 3x3 conv.
+        dropout: dropout rate after every conv.
+        weight_decay: L2 factor on conv kernels (0 disables).
+        input_shape: `(height, width, channels)`; height and width may be None.
+        quantize: build the int8 QAT twin (see above).
+        name: model name.
+
+    Shapes: `(batch, h, w, channels)` -> `(batch, h, w, num_classes)` logits.
+
+    Example:
+    >>> model = FCDenseNet(num_classes=3, growth_rate=4, layers_per_block=2,
+    ...                    input_shape=(64, 64, 3))
+    >>> tuple(model(keras.ops.zeros((1, 64, 64, 3))).shape)
+    (1, 64, 64, 3)
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        growth_rate=16,
+        layers_per_block=(4, 5, 7, 10, 12),
+        bottleneck_layers=None,
+        initial_filters=48,
+        dropout=0.2,
+        weight_decay=1e-4,
+        input_shape=(None, None, 3),
+        quantize=False,
+        name="fc_densenet",
+        **kwargs,
+    ):
+        down, up, bottleneck = _block_sizes(layers_per_block, bottleneck_layers)
+        for argument, value in (
+            ("num_classes", num_classes),
+            ("growth_rate", growth_rate),
+            ("initial_filters", initial_filters),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{argument} must be a positive int; got {value!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0; got {weight_decay!r}")
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 3:
+            raise ValueError(f"input_shape must be (height, width, channels); got {input_shape}")
+
+        def conv(filters, kernel_size, layer_name):
+            common = dict(
+                padding="same",
+                kernel_initializer="he_uniform",
+                kernel_regularizer=keras.regularizers.L2(weight_decay) if weight_decay else None,
+                name=layer_name,
+            )
+            if not quantize:
+                return keras.layers.Conv2D(filters, kernel_size, **common)
+            return QuantConv2D(
+                filters,
+                kernel_size,
+                kernel_quantizer=Uniform(per_channel=True),
+                input_quantizer=_activation_quantizer(),
+                **common,
+            )
+
+        def bn_relu_conv(x, filters, kernel_size, layer_name):
+            x = keras.layers.BatchNormalization(name=f"{layer_name}_bn")(x)
+            x = keras.layers.ReLU(name=f"{layer_name}_relu")(x)
+            x = conv(filters, kernel_size, f"{layer_name}_conv")(x)
+            if dropout:
+                x = keras.layers.Dropout(dropout, name=f"{layer_name}_dropout")(x)
+            return x
+
+        def dense_block(x, num_layers, block_name):
+            """Returns `(input + new maps, new maps only)`."""
+            new = []
+            for i in range(num_layers):
+                y = bn_relu_conv(x, growth_rate, 3, f"{block_name}_layer{i}")
+                new.append(y)
+                x = keras.layers.Concatenate(name=f"{block_name}_concat{i}")([x, y])
+            fresh = (
+                new[0] if len(new) == 1
+                else keras.layers.Concatenate(name=f"{block_name}_new")(new)
+            )
+            return x, fresh
+
+        # Input
+        inputs = keras.Input(input_shape, name="image")
+        x = InputSizeCheck(2**_NUM_POOLS, name="size_check")(inputs)
+        x = conv(initial_filters, 3, "stem_conv")(x)
+
+        # Downsampling path
+        skips = []
+        for level, num_layers in enumerate(down):
+            x, _ = dense_block(x, num_layers, f"down{level}")
+            skips.append(x)
+            x = bn_relu_conv(x, x.shape[-1], 1, f"transition_down{level}")
+            x = keras.layers.MaxPooling2D(2, name=f"transition_down{level}_pool")(x)
+
+        # Bottleneck
+        _, fresh = dense_block(x, bottleneck, "bottleneck")
+
+        # Upsampling path
+        previous_layers = bottleneck
+        for level, num_layers in enumerate(up):
+            up_name = f"transition_up{level}"
+            common = dict(
+                strides=2,
+                padding="same",
+                kernel_initializer="he_uniform",
+                kernel_regularizer=keras.regularizers.L2(weight_decay) if weight_decay else None,
+                name=up_name,
+            )
+            filters = previous_layers * growth_rate
+            if quantize:
+                upsample = QuantConv2DTranspose(
+                    filters,
+                    3,
+                    kernel_quantizer=Uniform(per_channel=False),
+                    input_quantizer=_activation_quantizer(),
+                    **common,
+                )
+            else:
+                upsample = keras.layers.Conv2DTranspose(filters, 3, **common)
+            x = upsample(fresh)
+            x = keras.layers.Concatenate(name=f"{up_name}_concat")([x, skips[-1 - level]])
+            x, fresh = dense_block(x, num_layers, f"up{level}")
+            previous_layers = num_layers
+
+        # Head
+        logits = conv(num_classes, 1, "logits")(x)
+        if quantize:
+            logits = ActivationQuantizer(_activation_quantizer(), name="logits_quantizer")(logits)
+        super().__init__(inputs=inputs, outputs=logits, name=name, **kwargs)
+
+        self.num_classes = num_classes
+        self.growth_rate = growth_rate
+        self.layers_per_block = (
+            layers_per_block if isinstance(layers_per_block, int) else tuple(layers_per_block)
+        )
+        self.bottleneck_layers = bottleneck_layers
+        self.initial_filters = initial_filters
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.image_shape = input_shape
+        self.quantize = quantize
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_classes": self.num_classes,
+            "growth_rate": self.growth_rate,
+            "layers_per_block": self.layers_per_block,
+            "bottleneck_layers": self.bottleneck_layers,
+            "initial_filters": self.initial_filters,
+            "dropout": self.dropout,
+            "weight_decay": self.weight_decay,
+            "input_shape": self.image_shape,
+            "quantize": self.quantize,
+        }
+
+    def quantized_twin(self):
+        """Returns the int8 QAT twin of this float model with its weights copied in.
+
+        The twin is `FCDenseNet(**config, quantize=True)`; layers of the same name get the same
+        kernels, biases and BatchNorm statistics. Activation ranges start at their defaults and
+        are learned in the first training steps of QAT fine-tuning.
+
+        Example:
+        >>> float_model = FCDenseNet(3, growth_rate=4, layers_per_block=2,
+        ...                          input_shape=(32, 32, 3))
+        >>> qat = float_model.quantized_twin()
+        >>> type(qat.get_layer("logits")).__name__
+        'QuantConv2D'
+        """
+        if self.quantize:
+            raise ValueError(f"model {self.name!r} is already quantization-aware")
+        twin = FCDenseNet.from_config({**self.get_config(), "quantize": True})
+        for layer in self.layers:
+            if not layer.weights:
+                continue
+            target = twin.get_layer(layer.name)
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+                target.kernel.assign(layer.kernel)
+                if layer.use_bias:
+                    target.bias.assign(layer.bias)
+            else:
+                target.set_weights(layer.get_weights())
+        return twin
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("layers_per_block"), list):
+            config["layers_per_block"] = tuple(config["layers_per_block"])
+        return cls(**config)
+
+
+def _activation_quantizer():
+    # TFLite's int8 activations: asymmetric, full range [-128, 127].
+    return Uniform(bits=8, symmetric=False, narrow_range=False)
+
+
+def _block_sizes(layers_per_block, bottleneck_layers):
+    """Returns `(down sizes, up sizes, bottleneck size)` from the constructor's arguments."""
+    if isinstance(layers_per_block, int) and not isinstance(layers_per_block, bool):
+        sizes = [layers_per_block] * _NUM_POOLS
+        down, up = sizes, sizes
+        if bottleneck_layers is None:
+            bottleneck_layers = layers_per_block
+    else:
+        sizes = list(layers_per_block)
+        if len(sizes) == _NUM_POOLS:
+            down, up = sizes, sizes[::-1]
+        elif len(sizes) == 2 * _NUM_POOLS:
+            down, up = sizes[:_NUM_POOLS], sizes[_NUM_POOLS:]
+        else:
+            raise ValueError(
+                f"layers_per_block must be an int or a list of {_NUM_POOLS} or {2 * _NUM_POOLS} "
+                f"block sizes; got {layers_per_block!r}"
+            )
+        if bottleneck_layers is None:
+            raise ValueError("bottleneck_layers is required when layers_per_block is a list")
+    for value in list(down) + list(up) + [bottleneck_layers]:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(
+                "layers_per_block and bottleneck_layers must be positive ints; got "
+                f"{layers_per_block!r}, {bottleneck_layers!r}"
+            )
+    return list(down), list(up), bottleneck_layers
+
+
+def fc_densenet56(num_classes=11, **kwargs):
+    """FC-DenseNet56: growth rate 12, 4 layers per dense block (arXiv:1611.09326, Table 2).
+
+    Keyword arguments go to `FCDenseNet` (`input_shape`, `quantize`, `dropout`, ...).
+    The paper's Table 2 says 1.5M parameters; this graph, built exactly as the paper and the
+    authors' Lasagne code describe it, has 1,397,963 for 11 classes counting BatchNorm's moving
+    statistics (1,376,795 trainable), i.e. 1.4M. The same construction gives the paper's
+    figures for FC-DenseNet67 (3.50M vs 3.5M) and FC-DenseNet103 (9.43M vs 9.4M), so no block
+    is missing: the 1.5M is most likely a rounding up of 1.4M in the paper.
+
+    Example:
+    >>> fc_densenet56(input_shape=(224, 224, 3)).count_params()
+    1397963
+    """
+    return FCDenseNet(
+        num_classes, growth_rate=12, layers_per_block=4, name="fc_densenet56", **kwargs
+    )
+
+
+def fc_densenet67(num_classes=11, **kwargs):
+    """FC-DenseNet67: growth rate 16, 5 layers per dense block (arXiv:1611.09326, Table 2).
+
+    Keyword arguments go to `FCDenseNet`. 3,502,923 parameters for 11 classes (paper: 3.5M).
+    """
+    return FCDenseNet(
+        num_classes, growth_rate=16, layers_per_block=5, name="fc_densenet67", **kwargs
+    )
+
+
+def fc_densenet103(num_classes=11, **kwargs):
+    """FC-DenseNet103: growth 16, blocks 4-5-7-10-12 / 15 / 12-10-7-5-4 (arXiv:1611.09326, Table 2).
+
+    Keyword arguments go to `FCDenseNet`. 9,425,163 parameters for 11 classes (paper: 9.4M).
+    """
+    return FCDenseNet(
+        num_classes,
+        growth_rate=16,
+        layers_per_block=(4, 5, 7, 10, 12),
+        bottleneck_layers=15,
+        name="fc_densenet103",
+        **kwargs,
+    )
