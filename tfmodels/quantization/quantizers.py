@@ -133,7 +133,12 @@ class _Quantizer(keras.quantizers.Quantizer):
         if self._clip is None:
             through = xn
         else:
-            through = ops.clip(xn, -self._clip, self._clip)
+            # Gradient 1 on the closed range [-clip, clip], 0 outside, on every backend (JAX's
+            # clip splits the gradient at the boundary).
+            inside = ops.abs(xn) <= self._clip
+            through = ops.where(
+                inside, xn, ops.stop_gradient(ops.clip(xn, -self._clip, self._clip))
+            )
         # Forward value exactly qn (t - t == 0 in IEEE arithmetic; t + (qn - t) is not always
         # qn), gradient d through / d x: the straight-through estimator.
         out = (ops.stop_gradient(qn) + (through - ops.stop_gradient(through))) * s

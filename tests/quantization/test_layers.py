@@ -1,0 +1,188 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from tests import testing_utils
+from tfmodels.quantization import (
+    ActivationQuantizer,
+    Binary,
+    Exponential,
+    Pow2Ternary,
+    QuantConv2D,
+    QuantConv2DTranspose,
+    QuantDense,
+    Ternary,
+    Uniform,
+)
+
+pytestmark = pytest.mark.multibackend
+
+ACT = Uniform(bits=8, symmetric=False, narrow_range=False)
+
+
+def _np(x):
+    return ops.convert_to_numpy(x)
+
+
+LAYERS = {
+    "dense_int8": (lambda: QuantDense(4, kernel_quantizer=Uniform(), input_quantizer=ACT), (3, 5)),
+    "dense_ternary_stochastic": (
+        lambda: QuantDense(4, kernel_quantizer=Ternary(stochastic=True), seed=1),
+        (3, 5),
+    ),
+    "conv_per_channel": (
+        lambda: QuantConv2D(
+            4,
+            3,
+            padding="same",
+            kernel_quantizer=Uniform(per_channel=True),
+            input_quantizer=ACT,
+            output_quantizer=ACT,
+        ),
+        (2, 8, 8, 3),
+    ),
+    "conv_binary": (lambda: QuantConv2D(4, 3, kernel_quantizer=Binary()), (2, 6, 6, 2)),
+    "conv_transpose": (
+        lambda: QuantConv2DTranspose(
+            3, 3, strides=2, padding="same", kernel_quantizer=Uniform(per_channel=True)
+        ),
+        (2, 4, 4, 2),
+    ),
+    "activation_quantizer": (lambda: ActivationQuantizer(momentum=0.9), (4, 6)),
+    "activation_binary": (lambda: ActivationQuantizer(Binary()), (4, 6)),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_layer_checks(name, tmp_path):
+    factory, shape = LAYERS[name]
+    testing_utils.check_layer(factory, shape, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "quantizer,allowed",
+    [
+        (Ternary(scale=0.5), {-0.5, 0.0, 0.5}),
+        (Pow2Ternary(), {-0.5, 0.0, 0.5}),
+        (Binary(scale=0.25), {-0.25, 0.25}),
+    ],
+    ids=repr,
+)
+def test_forward_uses_the_quantized_kernel(quantizer, allowed):
+    layer = QuantDense(6, kernel_quantizer=quantizer, use_bias=False)
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype("float32")
+    y = _np(layer(x))
+    kq = _np(layer.quantized_kernel())
+    assert set(np.unique(kq)) <= allowed
+    np.testing.assert_allclose(y, x @ kq, rtol=1e-5, atol=1e-6)
+    # The shadow kernel stays float.
+    assert len(np.unique(_np(layer.kernel))) > len(allowed)
+
+
+def test_conv_transpose_per_channel_scales_follow_output_channels():
+    layer = QuantConv2DTranspose(3, 2, kernel_quantizer=Ternary(scale="max_abs", per_channel=True))
+    layer.build((None, 4, 4, 5))
+    kernel = np.random.default_rng(1).normal(size=(2, 2, 3, 5)).astype("float32")
+    kernel *= np.array([1.0, 10.0, 100.0], "float32")[None, None, :, None]
+    layer.kernel.assign(kernel)
+    kq = _np(layer.quantized_kernel())
+    for c in range(3):
+        np.testing.assert_allclose(np.abs(kq[:, :, c]).max(), np.abs(kernel[:, :, c]).max())
+
+
+def test_shadow_weights_receive_straight_through_gradient():
+    # With a ternary kernel, d loss / d kernel equals the gradient w.r.t. the quantized kernel
+    # inside the clip range (STE), so SGD moves the float shadow weights.
+    layer = QuantDense(1, kernel_quantizer=Ternary(scale=1.0), use_bias=False)
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, layer(inputs))
+    layer.kernel.assign(np.array([[0.3], [-0.2]], "float32"))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x = np.array([[1.0, 1.0]], "float32")
+    model.fit(x, np.array([[2.0]], "float32"), epochs=1, verbose=0)
+    # Quantized kernel is [0, 0] -> prediction 0; d mse / d w = 2 * (0 - 2) * x = -4 per weight.
+    np.testing.assert_allclose(_np(layer.kernel), [[0.3 + 0.4], [-0.2 + 0.4]], rtol=1e-5)
+
+
+def test_activation_quantizer_tracks_range_with_moving_average():
+    aq = ActivationQuantizer(momentum=0.5)
+    aq(np.zeros((1, 2), "float32"))  # build
+    np.testing.assert_allclose([_np(aq.range_min), _np(aq.range_max)], [-6.0, 6.0])
+    aq(np.array([[-1.0, 3.0]], "float32"), training=True)  # first batch sets the range
+    np.testing.assert_allclose([_np(aq.range_min), _np(aq.range_max)], [-1.0, 3.0])
+    aq(np.array([[-3.0, 1.0]], "float32"), training=True)
+    np.testing.assert_allclose([_np(aq.range_min), _np(aq.range_max)], [-2.0, 2.0])
+    aq(np.array([[5.0, 7.0]], "float32"), training=False)  # inference leaves it alone
+    np.testing.assert_allclose([_np(aq.range_min), _np(aq.range_max)], [-2.0, 2.0])
+    y = _np(aq(np.array([[5.0, -0.5, 0.0]], "float32")))
+    # Clamped to the range (whose ends are nudged by < 1 step so that zero is a level).
+    assert abs(y[0, 0] - 2.0) < 4.0 / 255
+    assert y[0, 2] == 0.0  # zero is exact
+    assert len(np.unique(_np(aq(np.linspace(-3, 3, 2000)[None].astype("float32"))))) <= 256
+
+
+def test_activation_range_includes_zero_for_positive_inputs():
+    aq = ActivationQuantizer()
+    aq(np.array([[2.0, 4.0]], "float32"), training=True)
+    assert float(_np(aq.range_min)) == 0.0 and float(_np(aq.range_max)) == 4.0
+
+
+def test_invalid_arguments_name_the_argument():
+    with pytest.raises(ValueError, match="kernel_quantizer"):
+        QuantDense(2, kernel_quantizer="ternary")
+    with pytest.raises(ValueError, match="momentum"):
+        ActivationQuantizer(momentum=1.0)
+    with pytest.raises(ValueError, match="per-tensor"):
+        ActivationQuantizer(Uniform(per_channel=True))
+
+
+def _conv_net(seed):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((8, 8, 1))
+    x = QuantConv2D(
+        8, 3, padding="same", kernel_quantizer=Uniform(per_channel=True), input_quantizer=ACT
+    )(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = ActivationQuantizer()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = QuantDense(2, kernel_quantizer=Ternary(), input_quantizer=ACT)(x)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize(
+    "kernel_quantizer",
+    [Uniform(per_channel=True), Exponential(bits=4, stochastic=True)],
+    ids=repr,
+)
+def test_small_qat_conv_net_learns_with_fit(kernel_quantizer):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(128, 8, 8, 1)).astype("float32")
+    y = (x[:, :4].mean(axis=(1, 2, 3)) > x[:, 4:].mean(axis=(1, 2, 3))).astype("int32")
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 1))
+    h = QuantConv2D(8, 3, padding="same", kernel_quantizer=kernel_quantizer, input_quantizer=ACT)(
+        inputs
+    )
+    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.ReLU()(h)
+    h = keras.layers.Flatten()(h)
+    outputs = QuantDense(2, kernel_quantizer=Uniform(), input_quantizer=ACT)(h)
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    history = model.fit(x, y, epochs=6, batch_size=32, verbose=0).history["loss"]
+    assert history[-1] < 0.8 * history[0], history
+
+
+def test_conv_net_saves_and_loads_with_identical_outputs(tmp_path):
+    model = _conv_net(0)
+    x = np.random.default_rng(1).normal(size=(4, 8, 8, 1)).astype("float32")
+    model(x, training=True)  # move the activation ranges off their initial values
+    path = str(tmp_path / "net.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(_np(model(x)), _np(loaded(x)))

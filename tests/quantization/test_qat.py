@@ -1,0 +1,90 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from tfmodels.quantization import QuantConv2D, QuantConv2DTranspose, QuantDense, Ternary, Uniform
+from tfmodels.quantization import quantize_model
+
+pytestmark = pytest.mark.multibackend
+
+
+def _float_model():
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same", name="up")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(3, name="head")(x)
+    return keras.Model(inputs, outputs, name="net")
+
+
+def test_layers_are_replaced_and_weights_copied():
+    model = _float_model()
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    model(x, training=True)  # move BN statistics so copying them matters
+    qat = quantize_model(model)
+    assert qat.name == "net_qat"
+    types = {layer.name: type(layer) for layer in qat.layers}
+    assert types["conv"] is QuantConv2D
+    assert types["up"] is QuantConv2DTranspose
+    assert types["head"] is QuantDense
+    assert qat.get_layer("conv").kernel_quantizer.per_channel
+    assert not qat.get_layer("head").kernel_quantizer.per_channel
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(qat.get_layer("conv").kernel),
+        ops.convert_to_numpy(model.get_layer("conv").kernel),
+    )
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(qat.get_layer("bn").moving_mean),
+        ops.convert_to_numpy(model.get_layer("bn").moving_mean),
+    )
+    # Without input quantization the QAT twin differs from the float model by int8 weight error.
+    no_act = quantize_model(model, input_quantizer=None)
+    y_float = ops.convert_to_numpy(model(x))
+    y_qat = ops.convert_to_numpy(no_act(x))
+    assert 0 < np.abs(y_qat - y_float).max() < 0.05 * np.abs(y_float).max() + 1e-3
+
+
+def test_input_model_is_unchanged_and_custom_quantizer_is_used():
+    model = _float_model()
+    qat = quantize_model(model, kernel_quantizer=Ternary(scale=0.1))
+    assert all(type(layer).__module__.startswith("keras") for layer in model.layers)
+    kq = ops.convert_to_numpy(qat.get_layer("head").quantized_kernel())
+    assert set(np.unique(kq).tolist()) <= set(np.float32([-0.1, 0.0, 0.1]).tolist())
+    assert qat.get_layer("conv").kernel_quantizer is not qat.get_layer("head").kernel_quantizer
+
+
+def test_qat_twin_trains_and_round_trips(tmp_path):
+    qat = quantize_model(_float_model())
+    x = np.random.default_rng(1).normal(size=(16, 8, 8, 3)).astype("float32")
+    y = np.random.default_rng(2).integers(0, 3, size=(16,))
+    qat.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    qat.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert float(ops.convert_to_numpy(qat.get_layer("conv").input_activation_quantizer.initialized)) == 1.0
+    path = str(tmp_path / "qat.keras")
+    qat.save(path)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(keras.saving.load_model(path)(x)), ops.convert_to_numpy(qat(x))
+    )
+
+
+def test_rejects_unbuilt_and_subclassed_models():
+    with pytest.raises(ValueError, match="not built"):
+        quantize_model(keras.Sequential([keras.layers.Dense(2)]))
+
+    class Custom(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    custom = Custom()
+    custom(np.zeros((1, 3), "float32"))
+    with pytest.raises(ValueError, match="subclassed"):
+        quantize_model(custom)
+    with pytest.raises(ValueError, match="keras.Model"):
+        quantize_model(Uniform())
