@@ -129,7 +129,8 @@ def _bad_inputs():
         return ValueError, "f000.png: annotation mode 'RGB'"
 
     def palette_label(root):
-        Image.fromarray(np.zeros((8, 8), np.uint8)).convert("P").save(root / "trainannot" / "f000.png")
+        palette = Image.fromarray(np.zeros((8, 8), np.uint8)).convert("P")
+        palette.save(root / "trainannot" / "f000.png")
         return ValueError, "f000.png: annotation mode 'P'"
 
     def missing_folder(root):
@@ -191,7 +192,8 @@ def test_evaluation_pads_with_void_and_weights_void_zero(tmp_path):
 def test_class_weights_become_sample_weights(tmp_path):
     _write_split(tmp_path, "val", 2, 32, 32)
     class_weights = np.arange(1, 12, dtype=np.float32) / 4
-    _, label, weight = next(iter(camvid.load_dataset(str(tmp_path), "val", class_weights=class_weights)))
+    ds = camvid.load_dataset(str(tmp_path), "val", class_weights=class_weights)
+    _, label, weight = next(iter(ds))
     expected = np.append(class_weights, 0.0)[label.numpy()]
     np.testing.assert_array_equal(weight.numpy(), expected)
     assert (weight.numpy()[label.numpy() == camvid.VOID] == 0).all()
@@ -264,7 +266,9 @@ def test_argument_errors(tmp_path):
 def test_fit_and_evaluate_ignore_void_and_padding(tmp_path):
     labels = _write_split(tmp_path, "train", 2, 40, 48, seed=1)
     _write_split(tmp_path, "val", 3, 40, 48, seed=2)
-    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(11, 3, padding="same")])
+    model = keras.Sequential(
+        [keras.Input((None, None, 3)), keras.layers.Conv2D(11, 3, padding="same")]
+    )
     model.compile(
         optimizer="sgd",
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=camvid.VOID),

@@ -62,7 +62,9 @@ def test_render_scene_rejects_tiny_frames():
 
 def test_generate_writes_a_valid_camvid_layout(tmp_path):
     out = tmp_path / "scenes"
-    summary = scenes.generate(str(out), seed=3, num_train=3, num_val=2, num_test=2, height=64, width=96)
+    summary = scenes.generate(
+        str(out), seed=3, num_train=3, num_val=2, num_test=2, height=64, width=96
+    )
     assert summary["counts"] == {"train": 3, "val": 2, "test": 2}
     assert summary["path"] == str(out) and summary["seconds"] > 0
     pixels = np.zeros(12, np.int64)

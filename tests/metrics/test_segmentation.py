@@ -12,6 +12,10 @@ import pytest
 
 from tfmodels.metrics import segmentation as seg
 
+# The suite re-runs these under KERAS_BACKEND=jax; the subprocess test below also checks JAX
+# when only the TensorFlow run happens.
+pytestmark = pytest.mark.multibackend
+
 # Three classes, void = 3. Pixel pairs (true, predicted), void pixel skipped:
 # (0,0) (0,1) (1,1) (1,1) / (2,2) (2,0) (0,0)
 Y_TRUE = np.array([[[0, 0, 1, 1], [2, 2, 3, 0]]], dtype=np.int32)
@@ -115,7 +119,8 @@ def test_argument_and_shape_errors():
 
 
 @pytest.mark.parametrize(
-    "metric", [seg.MeanIoU(5, ignore_class=4), seg.PerClassIoU(5, class_id=2), seg.GlobalAccuracy(7)]
+    "metric",
+    [seg.MeanIoU(5, ignore_class=4), seg.PerClassIoU(5, class_id=2), seg.GlobalAccuracy(7)],
 )
 def test_config_round_trip(metric):
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(metric))
@@ -191,11 +196,12 @@ def _run_in_backend(backend):
     return json.loads(line[len("RESULT") :])
 
 
-def test_metrics_inside_fit_and_evaluate_tensorflow():
-    assert keras.backend.backend() == "tensorflow"
+def test_metrics_inside_fit_and_evaluate():
     _check_scenario(json.loads(json.dumps(_fit_evaluate_scenario())))
 
 
-def test_metrics_inside_fit_and_evaluate_jax():
+def test_metrics_inside_fit_and_evaluate_jax_subprocess():
+    if keras.backend.backend() == "jax":
+        pytest.skip("this run is already on JAX: test_metrics_inside_fit_and_evaluate covers it")
     pytest.importorskip("jax")
     _check_scenario(_run_in_backend("jax"))

@@ -136,7 +136,9 @@ def _check_image(path):
     except ValueError:
         raise
     except Exception as err:  # PIL raises OSError, SyntaxError, EOFError, zlib errors ...
-        raise ValueError(f"{path}: unreadable or corrupt PNG ({type(err).__name__}: {err})") from err
+        raise ValueError(
+            f"{path}: unreadable or corrupt PNG ({type(err).__name__}: {err})"
+        ) from err
     return height, width
 
 
@@ -155,7 +157,9 @@ def _read_label(path):
     except ValueError:
         raise
     except Exception as err:
-        raise ValueError(f"{path}: unreadable or corrupt PNG ({type(err).__name__}: {err})") from err
+        raise ValueError(
+            f"{path}: unreadable or corrupt PNG ({type(err).__name__}: {err})"
+        ) from err
     bad = np.unique(label[label > VOID])
     if bad.size:
         raise ValueError(
@@ -376,7 +380,8 @@ def load_dataset(
             )
     if training and len(files) < batch_size:
         raise ValueError(
-            f"batch_size={batch_size} exceeds the {len(files)} frames of {os.path.join(root, split)}"
+            f"batch_size={batch_size} exceeds the {len(files)} frames of "
+            f"{os.path.join(root, split)}"
         )
 
     # Void (index VOID) weighs 0; the table keeps the lookup a single gather.

@@ -214,7 +214,8 @@ def _tree(canvas, rng, x, depth):
     bx, by = canvas.project(x, 0, depth)
     trunk_h, radius = rng.uniform(1.5, 3.5), rng.uniform(1.2, 3.0)
     half = max(2.0, 0.15 * s)
-    canvas.rectangle((bx - half, by - trunk_h * s, bx + half, by), _grey(rng, 50, 90) * [1.2, 1.0, 0.8], TREE)
+    bark = _grey(rng, 50, 90) * [1.2, 1.0, 0.8]
+    canvas.rectangle((bx - half, by - trunk_h * s, bx + half, by), bark, TREE)
     green = np.array([rng.uniform(30, 90), rng.uniform(80, 150), rng.uniform(20, 70)])
     cy = by - (trunk_h + radius * 0.8) * s
     for _ in range(rng.integers(2, 5)):
@@ -244,8 +245,9 @@ def _pole(canvas, rng, x, depth):
 def _fence(canvas, rng, x, depth):
     length, height = rng.uniform(3, 15), rng.uniform(0.8, 1.6)
     colour = _grey(rng, 40, 200, tint=20)
-    quad = [canvas.project(x, 0, depth), canvas.project(x, 0, depth + length),
-            canvas.project(x, height, depth + length), canvas.project(x, height, depth)]  # fmt: skip
+    far = depth + length
+    quad = [canvas.project(x, 0, depth), canvas.project(x, 0, far),
+            canvas.project(x, height, far), canvas.project(x, height, depth)]  # fmt: skip
     # The whole panel is fence, gaps included, as CamVid annotates it; the gaps show what is behind.
     canvas.draw_label.polygon([(float(a), float(b)) for a, b in quad], fill=FENCE)
     for level in (0.15, height - 0.1):
@@ -268,12 +270,12 @@ def _car(canvas, rng, x, depth):
                     (bx + width * 0.32, by - height), (bx + width * 0.42, by - height * 0.55)],
                    body * 0.9, CAR)  # fmt: skip
     glass = _grey(rng, 30, 110) * [0.9, 1.0, 1.1]
-    canvas.polygon([(bx - width * 0.36, by - height * 0.58), (bx - width * 0.29, by - height * 0.93),
-                    (bx + width * 0.29, by - height * 0.93), (bx + width * 0.36, by - height * 0.58)],
-                   glass, CAR)  # fmt: skip
+    low, high = by - height * 0.58, by - height * 0.93
+    canvas.polygon([(bx - width * 0.36, low), (bx - width * 0.29, high),
+                    (bx + width * 0.29, high), (bx + width * 0.36, low)], glass, CAR)  # fmt: skip
     wheel = 0.35 * s
     for wx in (bx - width * 0.32, bx + width * 0.32):
-        canvas.ellipse((wx - wheel, by - 2 * wheel * 0.9, wx + wheel, by), np.array([15, 15, 15]), CAR)
+        canvas.ellipse((wx - wheel, by - 1.8 * wheel, wx + wheel, by), (15, 15, 15), CAR)
     lamp = np.array([230, 40, 30]) if rng.random() < 0.5 else np.array([240, 240, 210])
     for lx in (bx - width * 0.42, bx + width * 0.32):
         canvas.rectangle((lx, by - height * 0.45, lx + width * 0.1, by - height * 0.35), lamp, CAR)
@@ -301,9 +303,9 @@ def _bicyclist(canvas, rng, x, depth):
     wheel = 0.34 * s
     frame = _grey(rng, 20, 220, tint=30)
     for wx in (bx - 0.5 * s, bx + 0.5 * s):
-        canvas.draw_image.ellipse((wx - wheel, by - 2 * wheel, wx + wheel, by), outline=_rgb(frame * 0.3),
-                                    width=max(1, int(0.06 * s)))
-        canvas.draw_label.ellipse((wx - wheel, by - 2 * wheel, wx + wheel, by), fill=BICYCLIST)
+        box = (wx - wheel, by - 2 * wheel, wx + wheel, by)
+        canvas.draw_image.ellipse(box, outline=_rgb(frame * 0.3), width=max(1, int(0.06 * s)))
+        canvas.draw_label.ellipse(box, fill=BICYCLIST)
     canvas.line([(bx - 0.5 * s, by - wheel), (bx, by - wheel * 1.8), (bx + 0.5 * s, by - wheel)],
                 frame, max(2, 0.06 * s), BICYCLIST)  # fmt: skip
     _person(canvas, rng, x, depth * 1.0, BICYCLIST)
@@ -347,7 +349,8 @@ def _objects(canvas, rng, layout):
         items.append((rng.uniform(1.2, 15), _bicyclist, road_right - rng.uniform(0.5, 1.5)))
     for _ in range(rng.integers(0, 6)):
         side = rng.choice([-1, 1])
-        x = (pave_left + rng.uniform(0.3, 1.0)) if side < 0 else (pave_right - rng.uniform(0.3, 1.0))
+        inset = rng.uniform(0.3, 1.0)
+        x = pave_left + inset if side < 0 else pave_right - inset
         items.append((rng.uniform(1.0, 40), _tree if rng.random() < 0.55 else _pole, x))
     if rng.random() < 0.5:
         side = rng.choice([-1, 1])
@@ -377,8 +380,10 @@ def _finish(canvas, rng, height, width):
         shadow = Image.new("L", (canvas.w, canvas.h))
         x0, x1 = sorted(rng.uniform(-0.2, 1.2, size=2) * canvas.w)
         ImageDraw.Draw(shadow).polygon(
-            [(x0, canvas.h), (x1, canvas.h), (canvas.vanish_x + rng.uniform(-20, 20), canvas.horizon),
-             (canvas.vanish_x + rng.uniform(-60, 60), canvas.horizon - rng.uniform(0, canvas.h / 3))],
+            [(x0, canvas.h), (x1, canvas.h),
+             (canvas.vanish_x + rng.uniform(-20, 20), canvas.horizon),
+             (canvas.vanish_x + rng.uniform(-60, 60),
+              canvas.horizon - rng.uniform(0, canvas.h / 3))],
             fill=255,
         )  # fmt: skip
         shadow = shadow.filter(ImageFilter.GaussianBlur(3))
@@ -458,7 +463,7 @@ def _readme(summary):
     return "\n".join(lines) + "\n"
 
 
-def generate(out_dir, seed=0, num_train=300, num_val=60, num_test=60, height=96, width=128,
+def generate(out_dir, seed=0, num_train=200, num_val=50, num_test=50, height=96, width=128,
              overwrite=False):  # fmt: skip
     """Writes a CamVid-layout dataset of generated street scenes.
 
@@ -502,7 +507,9 @@ def generate(out_dir, seed=0, num_train=300, num_val=60, num_test=60, height=96,
         if not os.path.isdir(out_dir):
             raise FileExistsError(f"{out_dir} exists and is not a folder")
         if os.listdir(out_dir) and not overwrite:
-            raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True to replace it")
+            raise FileExistsError(
+                f"{out_dir} exists and is not empty; pass overwrite=True to replace it"
+            )
 
     start = time.perf_counter()
     parent = os.path.dirname(out_dir)

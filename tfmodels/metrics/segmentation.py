@@ -59,11 +59,16 @@ class _ConfusionMatrixMetric(keras.metrics.Metric):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive int, got num_classes={num_classes!r}")
         if ignore_class is not None and not isinstance(ignore_class, int):
-            raise ValueError(f"ignore_class must be an int or None, got ignore_class={ignore_class!r}")
+            raise ValueError(
+                f"ignore_class must be an int or None, got ignore_class={ignore_class!r}"
+            )
         self.num_classes = num_classes
         self.ignore_class = ignore_class
         self.confusion = self.add_variable(
-            shape=(num_classes, num_classes), initializer="zeros", dtype=self.dtype, name="confusion"
+            shape=(num_classes, num_classes),
+            initializer="zeros",
+            dtype=self.dtype,
+            name="confusion",
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
