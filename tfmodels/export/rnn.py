@@ -36,6 +36,68 @@ from tfmodels.export import tflite
 from tfmodels.models.rnn import step as step_lib
 
 
+# Quantized weights as constants ------------------------------------------------------------
+
+
+def bake_quantized_weights(model, seq_len=None, unroll=False):
+    """A float copy of `model` whose weights are the quantized values the original computes with.
+
+    At inference every quantizer is deterministic, so the copy computes exactly what `model`
+    computes; its weights are plain variables, which the converter freezes into constants and
+    stores as int8 kernels (left in the graph, a quantizer's comparisons and selects would be
+    folded only partly and run on every invoke).
+
+    Args:
+        model: a model with quantized RNN layers (`tfmodels.models.rnn`) and/or `QuantDense`.
+        seq_len: fix the sequence length of the copy (None keeps the model's).
+        unroll: unroll the copy's RNN layers (and make them stateless), for a builtin-ops
+            sequence model; needs `seq_len`.
+
+    Returns:
+        A new `keras.Model` without weight quantizers.
+    """
+    import keras
+
+    from tfmodels.quantization import QuantDense
+
+    source = model.inputs[0]
+    shape = tuple(source.shape[1:])
+    if seq_len is not None:
+        if not isinstance(seq_len, int) or seq_len < 1:
+            raise ValueError(f"seq_len must be a positive integer; got {seq_len!r}")
+        shape = (seq_len,) + shape[1:]
+    if unroll and shape[0] is None:
+        raise ValueError("unroll=True needs a fixed seq_len")
+    inputs = keras.Input(shape, dtype=source.dtype, name=source.name)
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.RNN):
+            config = {**config, "stateful": False}
+            if unroll:
+                config["unroll"] = True
+            for key in ("kernel_quantizer", "recurrent_quantizer", "bias_quantizer"):
+                if key in config:
+                    config[key] = None
+        if isinstance(layer, QuantDense):
+            config["kernel_quantizer"] = None
+        return type(layer).from_config(config)
+
+    copy = keras.models.clone_model(model, input_tensors=inputs, clone_function=clone)
+    for original, baked in zip(model.layers, copy.layers):
+        baked.set_weights(original.get_weights())
+        cell = getattr(original, "cell", None)
+        if hasattr(cell, "quantized_weights"):
+            kernel, recurrent, bias = cell.quantized_weights()
+            baked.cell.kernel.assign(kernel)
+            baked.cell.recurrent_kernel.assign(recurrent)
+            if bias is not None:
+                baked.cell.bias.assign(bias)
+        if isinstance(original, QuantDense):
+            baked.kernel.assign(original.quantized_kernel())
+    return copy
+
+
 # Step model --------------------------------------------------------------------------------
 
 
@@ -92,7 +154,7 @@ def export_step_tflite(model, path, mode="float32", calibration_sequences=None, 
     """
     if mode == "int8" and calibration_sequences is None:
         raise ValueError("mode='int8' needs calibration_sequences (model inputs to step over)")
-    step = step_lib.step_model(model, batch_size=None)
+    step = step_lib.step_model(bake_quantized_weights(model), batch_size=None)
     data = None
     if calibration_sequences is not None:
         data = step_calibration_data(model, calibration_sequences, max_samples)
@@ -164,27 +226,6 @@ class TFLiteStepper:
 # Sequence model ----------------------------------------------------------------------------
 
 
-def unrolled_model(model, seq_len):
-    """A copy of `model` with a fixed length `seq_len`, its RNN layers unrolled (same weights)."""
-    import keras
-
-    if not isinstance(seq_len, int) or seq_len < 1:
-        raise ValueError(f"seq_len must be a positive integer; got {seq_len!r}")
-    source = model.inputs[0]
-    inputs = keras.Input((seq_len,) + tuple(source.shape[2:]), dtype=source.dtype,
-                         name=source.name)
-
-    def clone(layer):
-        config = layer.get_config()
-        if isinstance(layer, keras.layers.RNN):
-            config = {**config, "unroll": True, "stateful": False}
-        return type(layer).from_config(config)
-
-    copy = keras.models.clone_model(model, input_tensors=inputs, clone_function=clone)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
 def export_sequence_tflite(model, path, seq_len, mode="float32", representative_data=None):
     """Exports `model` unrolled over `seq_len` steps as a builtin-ops `.tflite` (batch 1).
 
@@ -200,7 +241,8 @@ def export_sequence_tflite(model, path, seq_len, mode="float32", representative_
     """
     if mode == "int8" and representative_data is None:
         raise ValueError("mode='int8' needs representative_data (n, seq_len, ...) inputs")
-    return tflite.export_tflite(unrolled_model(model, seq_len), path, mode=mode,
+    copy = bake_quantized_weights(model, seq_len=seq_len, unroll=True)
+    return tflite.export_tflite(copy, path, mode=mode,
                                 representative_data=representative_data)
 
 
