@@ -78,7 +78,7 @@ VOID = 11
 SPLITS = ("train", "val", "test")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Split:
     """A validated split: paired file paths, the common frame size and label statistics.
 
