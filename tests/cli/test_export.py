@@ -1,0 +1,103 @@
+"""Tests for the tfmodels-export command line, run as a subprocess like a user would."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfmodels.quantization import QuantDense, Uniform
+
+
+def _cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "tfmodels.cli.export", *args],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def _assert_one_error_line(result, match):
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith("tfmodels-export: error: "), result.stderr
+    assert match in errors[0]
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    # A custom (tfmodels) layer, so loading relies on the CLI importing tfmodels.quantization.
+    model = keras.Sequential(
+        [keras.Input((6,), name="x"), QuantDense(3, kernel_quantizer=Uniform(), name="y")]
+    )
+    path = str(tmp_path / "clf.keras")
+    model.save(path)
+    return model, path
+
+
+def test_every_flag_has_help():
+    from absl import flags
+
+    from tfmodels.cli import export  # noqa: F401  (defines the flags)
+
+    defined = {flag.name: flag.help for flag in flags.FLAGS.get_flags_for_module(export)}
+    assert set(defined) == {"model", "format", "output", "mode", "name", "version",
+                            "representative_data", "warmup_data", "int8_io", "builtin_only"}
+    assert all(len(text) > 20 for text in defined.values())
+
+
+def test_tflite_int8_with_representative_data(tmp_path, model_file):
+    model, path = model_file
+    calibration = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
+    np.save(tmp_path / "cal.npy", calibration)
+    out = tmp_path / "clf.tflite"
+    result = _cli(f"--model={path}", "--format=tflite", f"--output={out}", "--mode=int8",
+                  f"--representative_data={tmp_path / 'cal.npy'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{out} (int8," in result.stdout
+    assert "weights: int8" in result.stdout
+    assert out.stat().st_size > 0
+
+
+def test_saved_model_versions_and_warmup(tmp_path, model_file):
+    model, path = model_file
+    np.savez(tmp_path / "warm.npz", x=np.ones((2, 6), "float32"))
+    first = _cli(f"--model={path}", "--format=saved_model", f"--output={tmp_path / 'serving'}",
+                 f"--warmup_data={tmp_path / 'warm.npz'}", "--version=5")
+    assert first.returncode == 0, first.stderr[-2000:]
+    version_dir = tmp_path / "serving" / "clf" / "5"
+    assert first.stdout.strip() == str(version_dir)
+    assert (version_dir / "assets.extra" / "tf_serving_warmup_requests").is_file()
+    served = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+    x = np.random.default_rng(1).normal(size=(3, 6)).astype("float32")
+    np.testing.assert_allclose(served(x=tf.constant(x))["y"], model(x), rtol=1e-5, atol=1e-5)
+
+    again = _cli(f"--model={path}", "--format=saved_model", f"--output={tmp_path / 'serving'}",
+                 "--version=5")
+    _assert_one_error_line(again, f"refusing to overwrite: {version_dir}")
+
+
+def test_bad_inputs_give_one_error_line(tmp_path, model_file):
+    _, path = model_file
+    unbuilt = str(tmp_path / "unbuilt.keras")
+    keras.Sequential([keras.layers.Dense(2)]).save(unbuilt)
+    (tmp_path / "notes.txt").write_text("not a model")
+    cases = [
+        ([f"--model={tmp_path / 'missing.keras'}", "--format=tflite", f"--output={tmp_path / 'm.tflite'}"],
+         "no such file"),
+        ([f"--model={tmp_path / 'notes.txt'}", "--format=tflite", f"--output={tmp_path / 'm.tflite'}"],
+         "must be a .keras file"),
+        ([f"--model={unbuilt}", "--format=saved_model", f"--output={tmp_path / 's'}"], "not built"),
+        ([f"--model={path}", "--format=saved_model", f"--output={tmp_path / 's'}", "--mode=int8"],
+         "--mode does not apply"),
+    ]
+    for args, match in cases:
+        _assert_one_error_line(_cli(*args), match)
+    assert not os.path.exists(tmp_path / "m.tflite")
+    assert not os.path.exists(tmp_path / "s" / "unbuilt" / "1")
