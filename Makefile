@@ -1,0 +1,48 @@
+# The README's two commands: `make demo` (set up + main job) and `make test` (set up + tests).
+# Both are idempotent: the virtualenv in .venv/ and the Debian packages are reused.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := espeak-ng bazel-bootstrap
+
+.PHONY: setup deps-debian demo test test-tf test-jax test-bazel clean-venv
+
+# Debian packages: espeak-ng speaks the generated speech corpus; bazel-bootstrap builds BUILD.
+deps-debian:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: setup.py
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $@
+
+setup: deps-debian $(VENV)/.installed
+
+# Main job: FC-DenseNet56 on the generated street scenes -> QAT -> int8 .tflite + SavedModel,
+# verified in the LiteRT interpreter. Generates data/scenes on first use.
+demo: setup
+	$(VENV)/bin/tfmodels-train --task=segmentation
+
+# The whole suite: every test on the TensorFlow backend, the backend-agnostic ones again on
+# JAX, and one Bazel target so that BUILD stays real.
+test: setup test-tf test-jax test-bazel
+
+test-tf:
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -p no:cacheprovider tests
+
+test-jax:
+	KERAS_BACKEND=jax $(PY) -m pytest -q -p no:cacheprovider -m multibackend tests
+
+test-bazel:
+	bazel test //:test_build
+
+clean-venv:
+	rm -rf $(VENV)

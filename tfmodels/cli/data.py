@@ -1,0 +1,81 @@
+"""Generates the embedded datasets that need no download, deterministically from a seed.
+
+Usage:
+  tfmodels-data --dataset=scenes   # street scenes in the CamVid layout -> data/scenes
+  tfmodels-data --dataset=text     # stdlib-docstring character corpus  -> data/text
+  tfmodels-data --dataset=speech   # espeak-ng noisy connected digits   -> data/speech
+  tfmodels-data --dataset=scenes --height=360 --width=480 --out_dir=data/scenes_full
+
+Each generator writes into a temporary folder and renames it into place, so an interrupted run
+never leaves a half-written dataset. An existing non-empty dataset folder is refused unless
+--overwrite is given.
+"""
+
+import json
+import os
+
+from absl import app, flags
+
+_DATASET = flags.DEFINE_enum(
+    "dataset", None, ["scenes", "text", "speech"], "Which dataset to generate.", required=True
+)
+_OUT_DIR = flags.DEFINE_string("out_dir", None, "Target folder. Default: data/<dataset>.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed: same seed and sizes, same files.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing dataset folder.")
+_NUM_TRAIN = flags.DEFINE_integer(
+    "num_train", None, "scenes: training frames; speech: training utterances. Default: the generator's."
+)
+_NUM_VAL = flags.DEFINE_integer(
+    "num_val", None, "scenes: validation frames; speech: dev utterances."
+)
+_NUM_TEST = flags.DEFINE_integer("num_test", None, "scenes: test frames; speech: test utterances.")
+_HEIGHT = flags.DEFINE_integer("height", None, "scenes: frame height (default 96).")
+_WIDTH = flags.DEFINE_integer("width", None, "scenes: frame width (default 128).")
+
+
+def _sizes(names):
+    values = (_NUM_TRAIN.value, _NUM_VAL.value, _NUM_TEST.value)
+    return {name: value for name, value in zip(names, values) if value is not None}
+
+
+def generate(dataset, out_dir, seed, overwrite):
+    """Generates one embedded dataset; returns a JSON-serializable summary."""
+    if dataset == "scenes":
+        from tfmodels.data import scenes
+
+        sizes = _sizes(("num_train", "num_val", "num_test"))
+        for name, flag in (("height", _HEIGHT), ("width", _WIDTH)):
+            if flag.value is not None:
+                sizes[name] = flag.value
+        return scenes.generate(out_dir, seed=seed, overwrite=overwrite, **sizes)
+    if dataset == "speech":
+        from tfmodels.data import speech
+
+        sizes = _sizes(("train_utterances", "dev_utterances", "test_utterances"))
+        return {"path": str(speech.generate(out_dir, seed=seed, overwrite=overwrite, **sizes))}
+    from tfmodels.data import text
+
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
+        raise ValueError(f"--out_dir {out_dir} exists and is not empty; pass --overwrite")
+    return text.generate(out_dir, seed=seed)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    out_dir = _OUT_DIR.value or os.path.join("data", _DATASET.value)
+    try:
+        summary = generate(_DATASET.value, out_dir, _SEED.value, _OVERWRITE.value)
+    except (ValueError, OSError, RuntimeError) as e:
+        raise SystemExit(f"tfmodels-data: error: {e}") from None
+    print(json.dumps(summary, indent=2, default=str))
+
+
+def run():
+    # Under `bazel run` the working directory is the runfiles tree; use the caller's instead.
+    os.chdir(os.environ.get("BUILD_WORKING_DIRECTORY", "."))
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
