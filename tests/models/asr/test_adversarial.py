@@ -1,0 +1,167 @@
+"""AdversarialAcousticModel: gradient reversal inside the model, fit, streaming step, round trip."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from tfmodels.layers.gradient_reversal import ramp
+from tfmodels.models.asr.adversarial import (
+    AdversarialAcousticModel,
+    baseline_acoustic_model,
+    frame_noise_loss,
+)
+
+pytestmark = pytest.mark.multibackend
+
+TINY = dict(conv_filters=(6, 8), lstm_units=(10, 12), adversary_units=5)
+
+
+def batch(seed=0):
+    rng = np.random.default_rng(seed)
+    x = {
+        "waveform": (0.1 * rng.normal(size=(3, 4800))).astype("float32"),
+        "waveform_length": np.array([4800, 4000, 3300], "int32"),
+    }
+    y = {
+        "labels": rng.integers(1, 7, size=(3, 4)).astype("int32"),
+        "label_length": np.array([4, 2, 3], "int32"),
+        "noise_id": np.array([0, 2, 1], "int32"),
+    }
+    return x, y
+
+
+def gradients(loss_fn, variables):
+    """d loss_fn() / d variables on the current backend."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_fn()
+        return [keras.ops.convert_to_numpy(g) for g in tape.gradient(loss, variables)]
+    import jax
+
+    def f(values):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return loss_fn()
+
+    # Jitted: op-by-op JAX differentiation of the LSTM scan is slow.
+    return [np.asarray(g) for g in jax.jit(jax.grad(f))([v.value for v in variables])]
+
+
+def test_encoder_gradient_of_noise_loss_is_reversed_and_scaled():
+    model = AdversarialAcousticModel(7, num_domains=3, ramp_steps=40, gamma=10.0, **TINY)
+    x, y = batch()
+    reversal = model.get_layer("gradient_reversal")
+    reversal.steps.assign(10.0)
+    strength = ramp(10 / 40, 10.0)
+    assert 0.5 < strength < 0.99
+    tap = model.tap_model()
+    hidden, head = model.get_layer("noise_hidden"), model.get_layer("noise_logits")
+    encoder = [w for name in ("conv_1", "conv_2", "lstm_1") for w in model.get_layer(name).trainable_weights]
+    heads = hidden.trainable_weights + head.trainable_weights
+    variables = encoder + heads
+
+    def with_reversal():
+        out = model(x, training=False)
+        return frame_noise_loss(out["noise_logits"], y["noise_id"], out["frame_length"])[0]
+
+    def without_reversal():
+        out = tap(x, training=False)
+        logits = head(hidden(out["features"]))
+        return frame_noise_loss(logits, y["noise_id"], out["frame_length"])[0]
+
+    reversed_grads = gradients(with_reversal, variables)
+    plain_grads = gradients(without_reversal, variables)
+    n = len(encoder)
+    for got, plain in zip(reversed_grads[:n], plain_grads[:n]):
+        assert np.abs(plain).max() > 1e-6
+        np.testing.assert_allclose(got, -strength * plain, rtol=1e-4, atol=1e-7)
+    # The discriminator itself still minimizes its loss.
+    for got, plain in zip(reversed_grads[n:], plain_grads[n:]):
+        np.testing.assert_allclose(got, plain, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("adversarial", [True, False])
+def test_fit_steps_train_and_advance_the_ramp(adversarial):
+    if not adversarial and keras.backend.backend() != "tensorflow":
+        pytest.skip("the baseline is the same network minus a branch; one backend is enough")
+    x, y = batch(1)
+    if adversarial:
+        model = AdversarialAcousticModel(7, num_domains=3, ramp_steps=100, **TINY)
+    else:
+        model = baseline_acoustic_model(7, **TINY)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = [np.array(w) for w in model.trainable_weights]
+    history = model.fit(x, y, batch_size=2, epochs=1, verbose=0).history
+    after = [np.array(w) for w in model.trainable_weights]
+    assert sum(not np.allclose(a, b) for a, b in zip(before, after)) == len(before)
+    assert np.all(np.isfinite(history["loss"]))
+    if adversarial:
+        assert {"ctc_loss", "noise_loss", "noise_accuracy"} <= set(history)
+        np.testing.assert_allclose(
+            history["loss"][0], history["ctc_loss"][0] + history["noise_loss"][0], rtol=1e-5
+        )
+        assert float(model.get_layer("gradient_reversal").steps) == 2.0
+    else:
+        assert "noise_loss" not in history
+        assert "noise_logits" not in model.output
+        np.testing.assert_allclose(history["loss"], history["ctc_loss"], rtol=1e-6)
+
+
+def test_frame_lengths_and_output_shapes():
+    model = AdversarialAcousticModel(7, num_domains=3, **TINY)
+    x, _ = batch()
+    out = model.predict(x, verbose=0)
+    # 160-sample frames, then two stride-2 causal convolutions (ceil each time).
+    np.testing.assert_array_equal(out["frame_length"], [8, 7, 5])
+    assert out["logits"].shape == (3, 8, 7)
+    assert out["noise_logits"].shape == (3, 8, 3)
+    assert model.frame_step_samples == 640
+
+
+def test_step_model_streams_the_offline_outputs():
+    model = AdversarialAcousticModel(7, num_domains=3, **TINY)
+    x, _ = batch(2)
+    offline = keras.ops.convert_to_numpy(
+        keras.ops.log_softmax(model(x, training=False)["logits"], axis=-1)
+    )
+    features = keras.ops.convert_to_numpy(
+        model.get_layer("features")(x["waveform"], lengths=x["waveform_length"])
+    )
+    step = model.step_model(chunk_frames=4)
+    assert [t.name for t in step.inputs] == ["features"] + model.state_names()
+    states = {k: np.zeros((3,) + s, "float32") for k, s in model.state_shapes().items()}
+    pieces = []
+    padded = np.pad(features, [(0, 0), (0, (-features.shape[1]) % 4), (0, 0)])
+    for start in range(0, padded.shape[1], 4):
+        out = step({"features": padded[:, start : start + 4], **states})
+        pieces.append(keras.ops.convert_to_numpy(out["log_probs"]))
+        states = {k: keras.ops.convert_to_numpy(out[f"new_{k}"]) for k in states}
+    streamed = np.concatenate(pieces, axis=1)[:, : offline.shape[1]]
+    np.testing.assert_allclose(streamed, offline, atol=1e-5)
+    with pytest.raises(ValueError, match="chunk_frames"):
+        model.step_model(chunk_frames=6)
+
+
+def test_keras_round_trip(tmp_path):
+    model = AdversarialAcousticModel(7, num_domains=3, ramp_steps=5, **TINY)
+    x, _ = batch()
+    path = os.path.join(str(tmp_path), "asr.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, AdversarialAcousticModel)
+    assert loaded.get_config() == model.get_config()
+    want, got = model.predict(x, verbose=0), loaded.predict(x, verbose=0)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], atol=1e-6)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="num_domains"):
+        AdversarialAcousticModel(7, num_domains=1)
+    with pytest.raises(ValueError, match="tap_layer"):
+        AdversarialAcousticModel(7, num_domains=2, lstm_units=(8,), tap_layer=2)
+    with pytest.raises(ValueError, match="conv_strides"):
+        AdversarialAcousticModel(7, num_domains=2, conv_filters=(4, 4), conv_strides=(2,))
