@@ -158,9 +158,7 @@ def engine_noise(num_samples, rng, sample_rate=16000):
     base = rng.uniform(22.0, 45.0)
     drift = 1.0 + 0.08 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t + rng.uniform(0, 2 * np.pi))
     phase = 2 * np.pi * np.cumsum(base * drift) / sample_rate
-    hum = sum(
-        np.sin(h * phase + rng.uniform(0, 2 * np.pi)) / h for h in range(1, 16)
-    )
+    hum = sum(np.sin(h * phase + rng.uniform(0, 2 * np.pi)) / h for h in range(1, 16))
     rumble = _lowpass(rng.standard_normal(num_samples), 300.0, sample_rate)
     return _unit_rms(hum) + 0.7 * _unit_rms(rumble)
 
@@ -218,7 +216,8 @@ def factory_noise(num_samples, rng, sample_rate=16000):
     out += 0.3 * sum(np.sin(2 * np.pi * h * whine_hz * t) / h for h in (1, 2, 3))
     ring_t = np.arange(int(0.25 * sample_rate)) / sample_rate
     ring = sum(
-        np.sin(2 * np.pi * rng.uniform(500.0, 4000.0) * ring_t) * np.exp(-ring_t / rng.uniform(0.02, 0.08))
+        np.sin(2 * np.pi * rng.uniform(500.0, 4000.0) * ring_t)
+        * np.exp(-ring_t / rng.uniform(0.02, 0.08))
         for _ in range(3)
     )
     hit = rng.uniform(0.0, period)
