@@ -22,6 +22,7 @@ setup(
         "tensorflow-serving-api>=2.21,<2.22",
         "pillow>=10,<14",
         "scikit-learn>=1.4,<2",
+        "scipy>=1.10,<2",
     ],
     extras_require={
         "jax": ["jax[cpu]>=0.6"],
