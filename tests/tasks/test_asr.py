@@ -1,0 +1,118 @@
+"""The ASR task on a tiny generated corpus: splits, WER bookkeeping, probe, saving, errors."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from tfmodels.data import speech
+from tfmodels.tasks import asr
+
+TINY = dict(conv_filters=(8, 8), lstm_units=(12, 12), adversary_units=6, epochs=1, batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("speech") / "corpus"
+    return speech.generate(root, seed=3, train_utterances=6, dev_utterances=6, test_utterances=3,
+                           seen_noise_types=("babble", "white"),
+                           unseen_noise_types=("pink", "clicks"), snrs_db=(0, 10))
+
+
+def test_splits_follow_the_seen_noises(corpus):
+    vocabulary, classes, splits = asr.load_splits(corpus, ["white"])
+    assert classes == ("clean", "white")
+    assert {r.noise for r in splits["train"]} == {"clean", "white"}
+    assert len(splits["train"]) == 12  # each utterance clean + once noisy
+    assert {r.noise for r in splits["seen"]} == {"white"}
+    assert {r.noise for r in splits["unseen"]} == {"pink", "clicks"}
+    assert {r.noise for r in splits["clean"]} == {"clean"}
+    with pytest.raises(ValueError, match="music"):
+        asr.load_splits(corpus, ["music"])
+
+
+class Oracle:
+    """Stands in for a model: emits logits that spell the queued transcripts, in order."""
+
+    def __init__(self, transcripts, vocabulary):
+        self.queue = [vocabulary.encode(t) for t in transcripts]
+
+    def predict_on_batch(self, x):
+        size = int(np.shape(x["waveform"])[0])
+        rows, self.queue = self.queue[:size], self.queue[size:]
+        frames = 2 * max(len(r) for r in rows) + 1
+        logits = np.full((size, frames, 12), -10.0, np.float32)
+        logits[:, :, 0] = 10.0
+        for i, row in enumerate(rows):
+            for j, label in enumerate(row):
+                logits[i, 2 * j + 1, 0], logits[i, 2 * j + 1, label] = -10.0, 10.0
+        return {"logits": logits, "frame_length": np.full(size, frames, np.int32)}
+
+
+def test_wer_per_snr_and_noise_type(corpus):
+    vocabulary, _, splits = asr.load_splits(corpus, ["babble", "white"])
+    records = splits["seen"]
+    hypotheses = [r.text for r in records]
+    # Break exactly one word of the first 0 dB utterance.
+    first = next(i for i, r in enumerate(records) if r.snr_db == 0)
+    words = hypotheses[first].split()
+    words[0] = "one" if words[0] != "one" else "two"
+    hypotheses[first] = " ".join(words)
+    result = asr.evaluate_wer(Oracle(hypotheses, vocabulary), records, vocabulary, batch_size=4)
+    zero_db = [r for r in records if r.snr_db == 0]
+    total = sum(len(r.text.split()) for r in records)
+    assert result["all"] == pytest.approx(1 / total)
+    assert result["0dB"] == pytest.approx(1 / sum(len(r.text.split()) for r in zero_db))
+    assert result["10dB"] == 0.0
+    noise = records[first].noise
+    assert result[noise] == pytest.approx(
+        1 / sum(len(r.text.split()) for r in records if r.noise == noise))
+
+
+def test_baseline_is_the_same_network_without_the_discriminator():
+    config = asr.ASRConfig(adversarial=False, **TINY)
+    baseline = asr.build_model(config, 12, 3, ramp_steps=10)
+    adversarial = asr.build_model(asr.ASRConfig(**TINY), 12, 3, ramp_steps=10)
+    names = {w.path for w in baseline.weights}
+    extra = {w.path for w in adversarial.weights} - names
+    assert names <= {w.path for w in adversarial.weights}
+    assert {e.split("/")[0] for e in extra} == {"gradient_reversal", "noise_hidden", "noise_logits"}
+
+
+# The baseline takes the same path minus the discriminator, checked above; one training run
+# keeps this file fast.
+@pytest.mark.parametrize("adversarial", [True])
+def test_train_asr_reports_and_saves(corpus, tmp_path, adversarial):
+    config = asr.ASRConfig(data_dir=str(corpus), seen_noises=("babble", "white"),
+                           adversarial=adversarial, export_dir=str(tmp_path), seed=1, **TINY)
+    result = asr.train_asr(config)
+    assert set(result.wer) == {"clean", "seen", "unseen"}
+    assert set(result.wer["seen"]) == {"all", "0dB", "10dB", "babble", "white"}
+    assert set(result.wer["unseen"]) == {"all", "0dB", "10dB", "pink", "clicks"}
+    assert all(v >= 0 for split in result.wer.values() for v in split.values())
+    assert 0.0 <= result.probe_accuracy <= 1.0
+    # dev is half clean, half noisy: the majority class is clean, at least half the probe set.
+    assert 0.5 <= result.probe_chance < 1.0
+    assert (result.discriminator_accuracy is not None) == adversarial
+    assert len(result.history["loss"]) == 1
+    loaded = keras.saving.load_model(result.model_path)
+    x = {"waveform": np.zeros((1, 3200), "float32"), "waveform_length": np.array([3200])}
+    np.testing.assert_allclose(loaded.predict(x, verbose=0)["logits"],
+                               result.model.predict(x, verbose=0)["logits"], atol=1e-6)
+    with open(result.model_path.replace(".keras", ".json")) as f:
+        saved = json.load(f)
+    assert saved["wer"] == result.wer
+    assert "adversarial" in asr.format_result(result) or "baseline" in asr.format_result(result)
+    if adversarial:
+        ramp = loaded.get_layer("gradient_reversal")
+        steps_per_epoch = -(-12 // 8)
+        assert ramp.ramp_steps == steps_per_epoch
+        assert float(keras.ops.convert_to_numpy(ramp.steps)) == steps_per_epoch
+
+
+def test_corpus_folder_without_manifest(tmp_path):
+    (tmp_path / "stray.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match="train.jsonl"):
+        asr.ensure_corpus(tmp_path)
