@@ -1,0 +1,217 @@
+"""ASR export: a streaming int8 step `.tflite`, and a waveform -> transcript SavedModel.
+
+Streaming (`export_streaming_tflite`, `stream_tflite`): the acoustic model's step model
+(`AdversarialAcousticModel.step_model`) takes `chunk_frames` normalized log-mel frames and the
+encoder state (causal-convolution buffers, LSTM `h`/`c`) and returns per-frame CTC
+log-probabilities and the new state. Its LSTMs are unrolled over the chunk, so it converts to
+TFLite builtin ops only, full int8 (ranges calibrated on states met while stepping real
+utterances). The features themselves are normalized per utterance (`LogMelFeatures`), so the
+device computes them for the utterance (or with running statistics) and streams them in.
+
+Serving (`export_transcriber`): a TF Serving SavedModel, `base_dir/name/<version>/`, whose
+`serving_default` takes `waveform` float32 `[batch, samples]` at 16 kHz (rows zero-padded to a
+common length; trailing zeros count as audio) and returns `transcript`, a string per row,
+greedy CTC decoding and the vocabulary lookup included in the graph.
+
+Example:
+    report = export_streaming_tflite(model, "export/asr_step.tflite", calibration_waveforms)
+    log_probs = stream_tflite("export/asr_step.tflite", features)  # (frames, classes)
+    path = export_transcriber(model, Vocabulary(), "export/serving", "asr")
+"""
+
+import os
+import re
+import shutil
+import uuid
+
+import keras
+import numpy as np
+
+from tfmodels.export import saved_model
+from tfmodels.export.tflite import export_tflite
+
+SIGNATURE_KEY = "serving_default"
+
+
+def utterance_features(model, waveform):
+    """Normalized log-mel frames of one utterance, `(frames, num_mel_bins)` numpy."""
+    waveform = np.asarray(waveform, np.float32).reshape(1, -1)
+    layer = model.get_layer("features")
+    lengths = np.array([waveform.shape[1]], np.int32)
+    return keras.ops.convert_to_numpy(layer(waveform, lengths=lengths))[0]
+
+
+def step_through(step_fn, features, state_shapes, chunk_frames):
+    """Feeds `features` `(frames, bins)` chunk by chunk to `step_fn`; returns the log-probs.
+
+    `step_fn(inputs: dict) -> dict` follows the step model's names. The last chunk is
+    zero-padded; the returned `(frames_out, classes)` covers every chunk.
+    """
+    frames = features.shape[0]
+    padded = np.pad(features, [(0, (-frames) % chunk_frames), (0, 0)]).astype(np.float32)
+    states = {name: np.zeros((1,) + tuple(shape), np.float32) for name, shape in state_shapes.items()}
+    pieces = []
+    for start in range(0, padded.shape[0], chunk_frames):
+        out = step_fn({"features": padded[None, start : start + chunk_frames], **states})
+        pieces.append(np.asarray(out["log_probs"])[0])
+        states = {name: np.asarray(out[f"new_{name}"]) for name in states}
+    return np.concatenate(pieces, axis=0)
+
+
+def calibration_steps(model, step, waveforms, chunk_frames, max_samples=64):
+    """Step-model inputs (chunks and the states they arrive with) met on real utterances.
+
+    Returns:
+        `{input name: array with a leading sample axis}` for `export_tflite`.
+    """
+    shapes = model.state_shapes()
+    samples = {name: [] for name in ["features", *shapes]}
+
+    def record(inputs):
+        for name, value in inputs.items():
+            samples[name].append(value[0])
+        out = step(inputs, training=False)
+        return {k: keras.ops.convert_to_numpy(v) for k, v in out.items()}
+
+    for waveform in waveforms:
+        step_through(record, utterance_features(model, waveform), shapes, chunk_frames)
+    count = len(samples["features"])
+    pick = np.linspace(0, count - 1, min(count, max_samples)).round().astype(int)
+    return {name: np.stack(values)[pick] for name, values in samples.items()}
+
+
+def export_streaming_tflite(
+    model, path, calibration_waveforms, chunk_frames=8, mode="int8", max_calibration=64
+):
+    """Exports the streaming step model of `model` as a builtin-ops `.tflite`.
+
+    Args:
+        model: a trained `AdversarialAcousticModel` (adversarial or baseline).
+        path: the `.tflite` path (written atomically).
+        calibration_waveforms: a few utterances (1-D float arrays at the model's rate) whose
+            features and states calibrate the int8 ranges.
+        chunk_frames: feature frames per step (a multiple of the conv stride product).
+        mode: an `export_tflite` mode; "int8" is full integer with float32 I/O.
+        max_calibration: at most this many calibration steps, spread over the utterances.
+
+    Returns:
+        The `ExportReport` of `export_tflite`.
+    """
+    if not len(calibration_waveforms):
+        raise ValueError("calibration_waveforms must hold at least one utterance")
+    step = model.step_model(chunk_frames)
+    data = calibration_steps(model, step, calibration_waveforms, chunk_frames, max_calibration)
+    return export_tflite(step, path, mode=mode, representative_data=data, builtin_only=True)
+
+
+def stream_tflite(path, features, state_shapes=None):
+    """Runs a step `.tflite` over one utterance's features in the LiteRT interpreter.
+
+    Args:
+        path: a `.tflite` from `export_streaming_tflite`.
+        features: `(frames, num_mel_bins)` normalized log-mel frames (`utterance_features`).
+        state_shapes: `{state name: shape}`; read from the file when None.
+
+    Returns:
+        `(frames_out, num_classes)` CTC log-probabilities for every streamed chunk.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"tflite file not found: {path}")
+    interpreter = Interpreter(model_path=os.fspath(path))
+    runner = interpreter.get_signature_runner(SIGNATURE_KEY)
+    details = runner.get_input_details()
+    chunk_frames = int(details["features"]["shape"][1])
+    if state_shapes is None:
+        state_shapes = {
+            name: tuple(int(d) for d in spec["shape"][1:])
+            for name, spec in details.items()
+            if name != "features"
+        }
+    return step_through(lambda inputs: runner(**inputs), np.asarray(features), state_shapes,
+                        chunk_frames)
+
+
+def export_transcriber(model, vocabulary, base_dir, name, version=None):
+    """Writes a TF Serving SavedModel: float32 waveforms `[batch, samples]` -> transcripts.
+
+    Args:
+        model: a trained `AdversarialAcousticModel` (any backend; rebuilt on TensorFlow in a
+            child process when needed).
+        vocabulary: the `tfmodels.data.speech.Vocabulary` the model was trained with.
+        base_dir: TF Serving base directory.
+        name: the model name (sub-directory of `base_dir`).
+        version: positive integer; None = next free version. Never overwrites.
+
+    Returns:
+        The version directory path.
+    """
+    if not name or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name) or name in (".", ".."):
+        raise ValueError(f"name must be a plain directory name, got {name!r}")
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1
+    ):
+        raise ValueError(f"version must be a positive integer or None, got {version!r}")
+    if model.output["logits"].shape[-1] != vocabulary.num_classes:
+        raise ValueError(
+            f"model has {model.output['logits'].shape[-1]} output classes, the vocabulary "
+            f"{vocabulary.num_classes} (tokens + blank)"
+        )
+    model_dir = os.path.join(os.fspath(base_dir), name)
+    os.makedirs(model_dir, exist_ok=True)
+    if version is None:
+        existing = [int(e) for e in os.listdir(model_dir) if e.isdigit()]
+        version = max(existing, default=0) + 1
+    final_dir = os.path.join(model_dir, str(int(version)))
+    if os.path.exists(final_dir):
+        raise FileExistsError(f"SavedModel version already exists, refusing to overwrite: {final_dir}")
+    temp_dir = os.path.join(model_dir, f".tmp-{version}-{uuid.uuid4().hex}")
+    tokens = list(vocabulary.tokens)
+    separator = " " if vocabulary.unit == "word" else ""
+    try:
+        if keras.backend.backend() == "tensorflow":
+            write_transcriber(model, temp_dir, tokens, separator)
+        else:
+            saved_model.run_on_tensorflow(
+                model, write_transcriber, directory=temp_dir, tokens=tokens, separator=separator
+            )
+        try:
+            os.rename(temp_dir, final_dir)
+        except OSError as err:
+            raise FileExistsError(
+                f"SavedModel version already exists, refusing to overwrite: {final_dir}"
+            ) from err
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    return final_dir
+
+
+def write_transcriber(model, directory, tokens, separator=" "):
+    """Writes the transcriber SavedModel to `directory` (TensorFlow backend)."""
+    import tensorflow as tf
+
+    table = tf.constant([""] + list(tokens))
+
+    def transcribe(waveform):
+        batch, samples = tf.shape(waveform)[0], tf.shape(waveform)[1]
+        lengths = tf.fill([batch], samples)
+        out = model({"waveform": waveform, "waveform_length": lengths}, training=False)
+        logits, frames = out["logits"], tf.cast(out["frame_length"], tf.int32)
+        best = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        valid = tf.sequence_mask(frames, tf.shape(best)[1])
+        previous = tf.pad(best[:, :-1], [[0, 0], [1, 0]])
+        # Greedy CTC: keep a frame's label if it is not blank and differs from the frame before.
+        keep = valid & (best > 0) & tf.not_equal(best, previous)
+        ids = tf.ragged.boolean_mask(best, keep)
+        words = tf.gather(table, ids)
+        return {"transcript": tf.strings.reduce_join(words, axis=-1, separator=separator)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        SIGNATURE_KEY,
+        transcribe,
+        input_signature=[tf.TensorSpec([None, None], tf.float32, name="waveform")],
+    )
+    archive.write_out(directory, verbose=False)
