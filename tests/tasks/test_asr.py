@@ -116,3 +116,18 @@ def test_corpus_folder_without_manifest(tmp_path):
     (tmp_path / "stray.txt").write_text("x")
     with pytest.raises(FileNotFoundError, match="train.jsonl"):
         asr.ensure_corpus(tmp_path)
+
+
+def test_experiment_table_mean_and_std():
+    from tfmodels.tasks.asr_experiment import markdown_table
+
+    def fake(unseen):
+        wer = {"clean": {"all": 0.1}, "seen": {"all": 0.2}, "unseen": {"all": unseen}}
+        return asr.ASRResult(config={}, wer=wer, probe_accuracy=0.5, probe_chance=0.5,
+                             discriminator_accuracy=None, train_seconds=0.0, history={})
+
+    table = markdown_table({(True, ("babble",)): [fake(0.3), fake(0.5)],
+                            (False, ("babble",)): [fake(0.4)]})
+    rows = table.strip().splitlines()
+    assert rows[2].startswith("| babble | baseline | 1 |")
+    assert "0.400 ± 0.141" in rows[3]  # mean 0.4, sample std of {0.3, 0.5}
