@@ -1,17 +1,15 @@
 """Tests for tfmodels.metrics.language: BitsPerCharacter and bits_per_character."""
 
-import json
 import math
-import os
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
 import pytest
 
 from tfmodels.metrics.language import BitsPerCharacter, bits_per_character
+
+# The suite runs this module on TensorFlow and again under KERAS_BACKEND=jax.
+pytestmark = pytest.mark.multibackend
 
 # Hand case: p(target) = 1/2 costs 1 bit, p(target) = 1/4 costs 2 bits.
 _PROBS = np.array([[0.5, 0.25, 0.25], [0.5, 0.25, 0.25]], np.float32)
@@ -145,45 +143,3 @@ def test_inside_fit_and_evaluate_and_keras_round_trip(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     again = loaded.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
     assert again["bpc"] == pytest.approx(scores["bpc"], rel=1e-6)
-
-
-_JAX_SCRIPT = textwrap.dedent(
-    """
-    import json, math
-    import numpy as np, keras
-    from tfmodels.metrics.language import BitsPerCharacter, bits_per_character
-    metric = BitsPerCharacter(from_logits=True)
-    metric.update_state(np.arange(8) % 4, np.zeros((8, 4), np.float32))
-    uniform = float(metric.result())
-    metric = BitsPerCharacter()
-    metric.update_state(np.array([0, 1]), np.array([[.5, .25, .25]] * 2, np.float32))
-    hand = float(metric.result())
-    keras.utils.set_random_seed(0)
-    x = np.random.default_rng(1).integers(0, 5, size=(32, 6))
-    y = (x + 1) % 5
-    model = keras.Sequential([keras.Input((6,), dtype="int32"), keras.layers.Embedding(5, 8),
-                              keras.layers.Dense(5)])
-    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=[BitsPerCharacter(from_logits=True)])
-    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    scores = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
-    direct = bits_per_character(y, model.predict(x, verbose=0), from_logits=True)
-    print(json.dumps({"backend": keras.backend.backend(), "uniform": uniform, "hand": hand,
-                      "bpc": scores["bpc"], "loss": scores["loss"], "direct": direct}))
-    """
-)
-
-
-def test_under_jax_backend():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run(
-        [sys.executable, "-c", _JAX_SCRIPT], env=env, capture_output=True, text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["backend"] == "jax"
-    assert result["uniform"] == pytest.approx(2.0, rel=1e-6)
-    assert result["hand"] == pytest.approx(1.5, rel=1e-6)
-    assert result["bpc"] == pytest.approx(result["loss"] / math.log(2), rel=1e-5)
-    assert result["bpc"] == pytest.approx(result["direct"], rel=1e-5)

@@ -1,10 +1,6 @@
 """Tests for tfmodels.metrics.segmentation: a hand-counted confusion matrix, fit/evaluate, JAX."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -12,8 +8,7 @@ import pytest
 
 from tfmodels.metrics import segmentation as seg
 
-# The suite re-runs these under KERAS_BACKEND=jax; the subprocess test below also checks JAX
-# when only the TensorFlow run happens.
+# The suite runs this module on TensorFlow and again under KERAS_BACKEND=jax.
 pytestmark = pytest.mark.multibackend
 
 # Three classes, void = 3. Pixel pairs (true, predicted), void pixel skipped:
@@ -179,29 +174,5 @@ def _check_scenario(result):
     assert result["hand"]["global_accuracy"] == pytest.approx(HAND_ACCURACY, rel=1e-6)
 
 
-def _run_in_backend(backend):
-    """Runs `_fit_evaluate_scenario` in a fresh interpreter whose Keras uses `backend`."""
-    root = Path(__file__).resolve().parents[2]
-    code = (
-        "import json, keras; keras.utils.set_random_seed(0);"
-        "from tests.metrics import test_segmentation as t;"
-        "print('RESULT' + json.dumps(t._fit_evaluate_scenario()))"
-    )
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    line = next(l for l in done.stdout.splitlines() if l.startswith("RESULT"))
-    return json.loads(line[len("RESULT") :])
-
-
 def test_metrics_inside_fit_and_evaluate():
     _check_scenario(json.loads(json.dumps(_fit_evaluate_scenario())))
-
-
-def test_metrics_inside_fit_and_evaluate_jax_subprocess():
-    if keras.backend.backend() == "jax":
-        pytest.skip("this run is already on JAX: test_metrics_inside_fit_and_evaluate covers it")
-    pytest.importorskip("jax")
-    _check_scenario(_run_in_backend("jax"))
