@@ -50,7 +50,8 @@ def _dequantized_weights(path):
         q = detail["quantization_parameters"]
         if value.ndim == 2 and len(q["scales"]):
             scales = q["scales"].reshape((-1, 1) if len(q["scales"]) > 1 else (1, 1))
-            out[detail["name"]] = (value.astype(np.float64) - 0) * scales
+            # Weights are symmetric int8: zero point 0.
+            out[detail["name"]] = value.astype(np.float64) * scales
     return out
 
 
