@@ -34,7 +34,7 @@ def test_defaults_are_the_main_job(calls):
         0.995,
         1e-4,
     )
-    assert kwargs["epochs"] == 6 and kwargs["batch_size"] == 8
+    assert kwargs["epochs"] == 3 and kwargs["batch_size"] == 8
 
 
 def test_paper_recipe_flags(calls):

@@ -57,7 +57,7 @@ _NUM_OVERLAYS = flags.DEFINE_integer(
 )
 
 # Defaults of the shared flags that are left to the task.
-_EPOCHS_DEFAULT = 6
+_EPOCHS_DEFAULT = 3
 _BATCH_SIZE_DEFAULT = 8
 
 

@@ -70,7 +70,7 @@ def run(
     work_dir=None,
     model="fc_densenet56",
     model_config=None,
-    epochs=6,
+    epochs=3,
     batch_size=8,
     crop_size=(64, 64),
     learning_rate=1e-3,
@@ -208,7 +208,7 @@ def run(
     }
 
     # QAT fine-tuning
-    final_model = float_model
+    final_model, final_logits = float_model, float_logits
     if quantize:
         t = time.perf_counter()
         qat_model = float_model.quantized_twin()
@@ -225,15 +225,15 @@ def run(
             qat_model.save(qat_path)
         timings["qat_training_s"] = time.perf_counter() - t
         final_model = qat_model
-        report["qat"] = _scores(val_labels, _predict(qat_model, val_images, batch_size))
+        final_logits = _predict(qat_model, val_images, batch_size)
+        report["qat"] = _scores(val_labels, final_logits)
 
     # Overlays
-    final_logits = _predict(final_model, val_images[:num_overlays], batch_size)
     report["overlays"] = write_overlays(
         os.path.join(work_dir, "overlays"),
         val_images[:num_overlays],
         val_labels[:num_overlays],
-        np.argmax(final_logits, -1),
+        np.argmax(final_logits[:num_overlays], -1),
         (val_split.height, val_split.width),
     )
 
@@ -259,7 +259,7 @@ def run(
     timings["tflite_eval_s"] = time.perf_counter() - t
     report["tflite"] = _scores(val_labels, tflite_logits)
     report["tflite"]["argmax_agreement_with_keras"] = float(
-        np.mean(np.argmax(tflite_logits, -1) == np.argmax(_predict(final_model, val_images, batch_size), -1))
+        np.mean(np.argmax(tflite_logits, -1) == np.argmax(final_logits, -1))
     )
     report.update(
         {

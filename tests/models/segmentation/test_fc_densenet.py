@@ -51,9 +51,10 @@ def test_blocks_follow_the_paper():
     assert (stem.filters, stem.kernel_size) == (8, (3, 3))
     # Dense layer: BN - ReLU - 3x3 conv (growth rate) - dropout.
     assert isinstance(model.get_layer("down0_layer0_bn"), keras.layers.BatchNormalization)
+    assert model.get_layer("down0_layer0_bn").momentum == 0.9  # Lasagne's alpha=0.1
     assert model.get_layer("down0_layer0_conv").filters == 4
     assert model.get_layer("down0_layer0_dropout").rate == 0.2
-    # Transition down keeps the channel count: stem 8 + 2 layers... here 8 + 1 * 4 = 12.
+    # Transition down keeps the channel count: stem 8 + 1 layer * growth 4 = 12.
     assert model.get_layer("transition_down0_conv").filters == 12
     assert model.get_layer("transition_down0_conv").kernel_size == (1, 1)
     # Transition up upsamples only the new maps of the previous block: 3 bottleneck layers * 4.

@@ -112,6 +112,9 @@ class FCDenseNet(keras.Model):
         initial_filters: filters of the first 3x3 conv.
         dropout: dropout rate after every conv.
         weight_decay: L2 factor on conv kernels (0 disables).
+        batch_norm_momentum: weight of the old moving statistics. 0.9 is what the authors'
+            Lasagne code used (`BatchNormLayer(alpha=0.1)`); Keras's 0.99 leaves the
+            inference statistics far from the data after a short training run.
         input_shape: `(height, width, channels)`; height and width may be None.
         quantize: build the int8 QAT twin (see above).
         name: model name.
@@ -134,6 +137,7 @@ class FCDenseNet(keras.Model):
         initial_filters=48,
         dropout=0.2,
         weight_decay=1e-4,
+        batch_norm_momentum=0.9,
         input_shape=(None, None, 3),
         quantize=False,
         name="fc_densenet",
@@ -173,7 +177,9 @@ class FCDenseNet(keras.Model):
             )
 
         def bn_relu_conv(x, filters, kernel_size, layer_name):
-            x = keras.layers.BatchNormalization(name=f"{layer_name}_bn")(x)
+            x = keras.layers.BatchNormalization(
+                momentum=batch_norm_momentum, name=f"{layer_name}_bn"
+            )(x)
             x = keras.layers.ReLU(name=f"{layer_name}_relu")(x)
             x = conv(filters, kernel_size, f"{layer_name}_conv")(x)
             if dropout:
@@ -251,6 +257,7 @@ class FCDenseNet(keras.Model):
         self.initial_filters = initial_filters
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.batch_norm_momentum = batch_norm_momentum
         self.image_shape = input_shape
         self.quantize = quantize
 
@@ -265,6 +272,7 @@ class FCDenseNet(keras.Model):
             "initial_filters": self.initial_filters,
             "dropout": self.dropout,
             "weight_decay": self.weight_decay,
+            "batch_norm_momentum": self.batch_norm_momentum,
             "input_shape": self.image_shape,
             "quantize": self.quantize,
         }
