@@ -52,7 +52,7 @@ def trained():
     keras.utils.set_random_seed(1)
     waves, labels = tone_utterances(24, 0)
     model = AdversarialAcousticModel(
-        VOCABULARY.num_classes, num_domains=2, conv_filters=(24, 24), lstm_units=(32,),
+        VOCABULARY.num_classes, num_domains=2, conv_filters=(24, 24), conv_strides=(2, 2), lstm_units=(32,),
         adversary_units=4, features={"num_mel_bins": 20})
     model.compile(optimizer=keras.optimizers.Adam(2e-2))
     model.fit(*batch(waves, labels), batch_size=8, epochs=60, verbose=0)

@@ -1,5 +1,6 @@
 """The ASR task on a tiny generated corpus: splits, WER bookkeeping, probe, saving, errors."""
 
+import dataclasses
 import json
 import os
 
@@ -10,7 +11,8 @@ import pytest
 from tfmodels.data import speech
 from tfmodels.tasks import asr
 
-TINY = dict(conv_filters=(8, 8), lstm_units=(12, 12), adversary_units=6, epochs=1, batch_size=8)
+TINY = dict(conv_filters=(8, 8), conv_strides=(2, 2), lstm_units=(12, 12), adversary_units=6,
+            epochs=1, batch_size=8)
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,36 @@ def test_experiment_table_mean_and_std():
     rows = table.strip().splitlines()
     assert rows[2].startswith("| babble | baseline | 1 |")
     assert "0.400 ± 0.141" in rows[3]  # mean 0.4, sample std of {0.3, 0.5}
+
+
+def test_experiment_saves_runs_resumes_and_tabulates(tmp_path, monkeypatch):
+    from tfmodels.tasks import asr_experiment
+
+    trained = []
+
+    def fake_train(config):
+        trained.append((config.adversarial, config.seen_noises, config.seed))
+        unseen = 0.3 + 0.1 * config.seed + (0.05 if config.adversarial else 0.0)
+        wer = {"clean": {"all": 0.1}, "seen": {"all": 0.2}, "unseen": {"all": unseen}}
+        return asr.ASRResult(config=dataclasses.asdict(config), wer=wer, probe_accuracy=0.6,
+                             probe_chance=0.5, discriminator_accuracy=None,
+                             train_seconds=10.0, history={})
+
+    monkeypatch.setattr(asr, "train_asr", fake_train)
+    runs, out = tmp_path / "runs", tmp_path / "table.md"
+    seen_sets = (("babble",), ("babble", "white"))
+    asr_experiment.run_experiment(asr.ASRConfig(), seeds=(0,), seen_sets=seen_sets, out=out,
+                                  runs_dir=runs, header="# h\n", log=lambda _: None)
+    # Seeds outermost: seed 0 covers every (seen set, system) first.
+    assert trained == [(False, ("babble",), 0), (True, ("babble",), 0),
+                       (False, ("babble", "white"), 0), (True, ("babble", "white"), 0)]
+    assert (runs / "adversarial_babble-white_seed0.json").is_file()
+    results = asr_experiment.run_experiment(asr.ASRConfig(), seeds=(0, 1), seen_sets=seen_sets,
+                                            out=out, runs_dir=runs, log=lambda _: None)
+    assert len(trained) == 8  # seed 0 was not trained again
+    assert [r.config["seed"] for r in results[(True, ("babble",))]] == [0, 1]
+    rows = out.read_text().strip().splitlines()
+    assert len(rows) == 2 + 4
+    adversarial_babble = next(r for r in rows if r.startswith("| babble | adversarial"))
+    assert "| 2 |" in adversarial_babble
+    assert "0.400 ± 0.071" in adversarial_babble  # unseen WER 0.35, 0.45

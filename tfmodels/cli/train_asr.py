@@ -24,7 +24,7 @@ _SEEN_NOISES = flags.DEFINE_list(
     "seen_noises", ["babble", "white"], "ASR: noise types in training (besides clean)."
 )
 _LSTM_UNITS = flags.DEFINE_list("lstm_units", ["96", "96"], "ASR: units per LSTM layer.")
-_REVERSAL_SCALE = flags.DEFINE_float("reversal_scale", 1.0, "ASR: maximum reversal strength.")
+_REVERSAL_SCALE = flags.DEFINE_float("reversal_scale", 0.3, "ASR: maximum reversal strength.")
 _GAMMA = flags.DEFINE_float("gamma", 10.0, "ASR: steepness of the reversal ramp.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 3e-3, "ASR: Adam learning rate.")
 _BEAM_WIDTH = flags.DEFINE_integer("beam_width", 0, "ASR: CTC beam width; 0 decodes greedily.")

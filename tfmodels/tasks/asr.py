@@ -29,7 +29,7 @@ from tfmodels.models.asr.decoding import beam_search_decode, greedy_decode
 
 # The corpus `tfmodels-train --task=asr` generates when `data_dir` has none: small enough to
 # synthesize in a few minutes on 2 cores.
-DEFAULT_CORPUS = dict(train_utterances=400, dev_utterances=80, test_utterances=80)
+DEFAULT_CORPUS = dict(train_utterances=600, dev_utterances=80, test_utterances=80)
 
 
 @dataclasses.dataclass
@@ -42,10 +42,16 @@ class ASRConfig:
             seen-candidate types.
         adversarial: train with the noise discriminator behind gradient reversal.
         seed: initialization, data order and seen-noise assignment.
-        epochs, batch_size, learning_rate: optimization.
+        epochs, batch_size, learning_rate: optimization (Adam, gradients clipped to
+            `clipnorm`); the rate decays along a cosine to `final_lr_fraction` of itself
+            over all training steps. Small batches matter here: CTC leaves its all-blank
+            phase after a number of steps, not examples (batch 8 escapes in 3 epochs of the
+            default corpus, batch 16 in 6-7); 6e-3 never escaped in 16 epochs.
         conv_filters, conv_strides, lstm_units, tap_layer, adversary_units: the network.
         reversal_scale, gamma: gradient reversal strength and ramp steepness; the ramp spans
-            `ramp_fraction` of all training steps.
+            `ramp_fraction` of all training steps. At full strength 1.0 the reversed noise
+            gradient held the CTC loss near 3.6 (clean WER 0.29 on the default corpus, babble
+            seen, seed 0); 0.3 trains as well as the baseline.
         noise_weight: discriminator loss weight.
         beam_width: 0 decodes greedily, otherwise CTC beam search with this width.
         max_train_utterances: cap on distinct training utterances (None = all).
@@ -57,15 +63,17 @@ class ASRConfig:
     seen_noises: tuple = ("babble", "white")
     adversarial: bool = True
     seed: int = 0
-    epochs: int = 20
-    batch_size: int = 32
+    epochs: int = 12
+    batch_size: int = 8
     learning_rate: float = 3e-3
-    conv_filters: tuple = (64, 64)
-    conv_strides: tuple = (2, 2)
+    final_lr_fraction: float = 0.05
+    clipnorm: float = 5.0
+    conv_filters: tuple = (64, 64, 64)
+    conv_strides: tuple = (2, 2, 2)
     lstm_units: tuple = (96, 96)
     tap_layer: int = 1
     adversary_units: int = 64
-    reversal_scale: float = 1.0
+    reversal_scale: float = 0.3
     gamma: float = 10.0
     ramp_fraction: float = 1.0
     noise_weight: float = 1.0
@@ -190,6 +198,14 @@ def build_model(config, num_classes, num_domains, ramp_steps):
     return baseline_acoustic_model(num_classes, name="baseline_asr", **shared)
 
 
+def make_optimizer(config, steps):
+    """Adam with a cosine-decayed learning rate over `steps` and clipped gradients."""
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=max(1, steps), alpha=config.final_lr_fraction
+    )
+    return keras.optimizers.Adam(schedule, clipnorm=config.clipnorm)
+
+
 def transcribe(model, records, vocabulary, batch_size=32, beam_width=0):
     """Decoded transcripts of `records` (greedy, or beam search with `beam_width` > 0)."""
     dataset = speech.speech_dataset(records, vocabulary, batch_size)
@@ -299,7 +315,7 @@ def train_asr(config):
     steps = config.epochs * -(-len(splits["train"]) // config.batch_size)
     ramp_steps = max(1, int(round(config.ramp_fraction * steps)))
     model = build_model(config, vocabulary.num_classes, len(noise_classes), ramp_steps)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0))
+    model.compile(optimizer=make_optimizer(config, steps))
     start = time.time()
     history = model.fit(train, epochs=config.epochs, verbose=0).history
     train_seconds = time.time() - start

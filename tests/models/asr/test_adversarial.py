@@ -15,7 +15,7 @@ from tfmodels.models.asr.adversarial import (
 
 pytestmark = pytest.mark.multibackend
 
-TINY = dict(conv_filters=(6, 8), lstm_units=(10, 12), adversary_units=5)
+TINY = dict(conv_filters=(6, 8), conv_strides=(2, 2), lstm_units=(10, 12), adversary_units=5)
 
 
 def batch(seed=0):

@@ -39,6 +39,9 @@ class AdversarialAcousticModel(keras.Model):
         adversarial: build the discriminator branch; False gives the baseline.
         conv_filters: filters of each causal Conv1D layer.
         conv_strides: time stride of each Conv1D layer (the frame rate divides by their product).
+            The default 8x (80 ms output frames, 3-5 per spoken digit) matters for CTC: at
+            40 ms frames the model stayed in the all-blank phase for over 600 Adam steps on
+            the generated digit corpus; at 80 ms it leaves it after about 400.
         conv_kernel: kernel size of every Conv1D layer.
         lstm_units: units of each LSTM layer.
         tap_layer: the LSTM layer (1-based) whose output the discriminator sees.
@@ -64,8 +67,8 @@ class AdversarialAcousticModel(keras.Model):
         num_classes,
         num_domains=2,
         adversarial=True,
-        conv_filters=(64, 64),
-        conv_strides=(2, 2),
+        conv_filters=(64, 64, 64),
+        conv_strides=(2, 2, 2),
         conv_kernel=3,
         lstm_units=(96, 96),
         tap_layer=1,
