@@ -46,7 +46,8 @@ class ASRConfig:
             `clipnorm`); the rate decays along a cosine to `final_lr_fraction` of itself
             over all training steps. Small batches matter here: CTC leaves its all-blank
             phase after a number of steps, not examples (batch 8 escapes in 3 epochs of the
-            default corpus, batch 16 in 6-7); 6e-3 never escaped in 16 epochs.
+            default corpus, batch 16 in 6-7); a rate of 6e-3 at batch 16 never escaped in 16
+            epochs.
         conv_filters, conv_strides, lstm_units, tap_layer, adversary_units: the network.
         reversal_scale, gamma: gradient reversal strength and ramp steepness; the ramp spans
             `ramp_fraction` of all training steps. At full strength 1.0 the reversed noise

@@ -121,8 +121,11 @@ def test_frame_lengths_and_output_shapes():
     assert model.frame_step_samples == 640
 
 
-def test_step_model_streams_the_offline_outputs():
-    model = AdversarialAcousticModel(7, num_domains=3, **TINY)
+# Two stride-2 convolutions, and the default three (8x, where a chunk yields one frame).
+@pytest.mark.parametrize("strides,chunk", [((2, 2), 4), ((2, 2, 2), 8)])
+def test_step_model_streams_the_offline_outputs(strides, chunk):
+    tiny = {**TINY, "conv_filters": (6, 8, 8)[: len(strides)], "conv_strides": strides}
+    model = AdversarialAcousticModel(7, num_domains=3, **tiny)
     x, _ = batch(2)
     offline = keras.ops.convert_to_numpy(
         keras.ops.log_softmax(model(x, training=False)["logits"], axis=-1)
@@ -130,19 +133,20 @@ def test_step_model_streams_the_offline_outputs():
     features = keras.ops.convert_to_numpy(
         model.get_layer("features")(x["waveform"], lengths=x["waveform_length"])
     )
-    step = model.step_model(chunk_frames=4)
+    step = model.step_model(chunk_frames=chunk)
     assert [t.name for t in step.inputs] == ["features"] + model.state_names()
     states = {k: np.zeros((3,) + s, "float32") for k, s in model.state_shapes().items()}
     pieces = []
-    padded = np.pad(features, [(0, 0), (0, (-features.shape[1]) % 4), (0, 0)])
-    for start in range(0, padded.shape[1], 4):
-        out = step({"features": padded[:, start : start + 4], **states})
+    padded = np.pad(features, [(0, 0), (0, (-features.shape[1]) % chunk), (0, 0)])
+    for start in range(0, padded.shape[1], chunk):
+        out = step({"features": padded[:, start : start + chunk], **states})
         pieces.append(keras.ops.convert_to_numpy(out["log_probs"]))
+        assert pieces[-1].shape[1] == chunk // int(np.prod(strides))
         states = {k: keras.ops.convert_to_numpy(out[f"new_{k}"]) for k in states}
     streamed = np.concatenate(pieces, axis=1)[:, : offline.shape[1]]
     np.testing.assert_allclose(streamed, offline, atol=1e-5)
     with pytest.raises(ValueError, match="chunk_frames"):
-        model.step_model(chunk_frames=6)
+        model.step_model(chunk_frames=chunk + 2)
 
 
 def test_keras_round_trip(tmp_path):
