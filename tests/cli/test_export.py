@@ -48,7 +48,8 @@ def test_every_flag_has_help():
 
     defined = {flag.name: flag.help for flag in flags.FLAGS.get_flags_for_module(export)}
     assert set(defined) == {"model", "format", "output", "mode", "name", "version",
-                            "representative_data", "warmup_data", "int8_io", "builtin_only"}
+                            "representative_data", "warmup_data", "int8_io", "builtin_only",
+                            "vocab", "seed_text", "length", "temperature", "sample_seed"}
     assert all(len(text) > 20 for text in defined.values())
 
 
@@ -101,3 +102,30 @@ def test_bad_inputs_give_one_error_line(tmp_path, model_file):
         _assert_one_error_line(_cli(*args), match)
     assert not os.path.exists(tmp_path / "m.tflite")
     assert not os.path.exists(tmp_path / "s" / "unbuilt" / "1")
+
+
+def test_sample_text_from_a_char_lm_step_tflite(tmp_path):
+    from tfmodels.data.text import CharVocabulary
+    from tfmodels.export import rnn as rnn_export
+    from tfmodels.models.rnn import char_lm
+
+    vocab = CharVocabulary.build("ab\n")
+    vocab.save(str(tmp_path / "vocab.json"))
+    keras.utils.set_random_seed(0)
+    model = char_lm(len(vocab), cell="gru", units=8, embedding_dim=4, seed=0)
+    # Make "b" by far the likeliest next character whatever the state.
+    dense = model.layers[-1]
+    bias = np.full(dense.bias.shape, -20.0, "float32")
+    bias[vocab.encode("b")[0]] = 20.0
+    dense.bias.assign(bias)
+    step = str(tmp_path / "step.tflite")
+    rnn_export.export_step_tflite(model, step, "float32")
+    result = _cli("--format=sample", f"--model={step}", f"--vocab={tmp_path / 'vocab.json'}",
+                  "--seed_text=ab", "--length=12", "--temperature=0.5")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ab" + "b" * 12
+
+    missing = _cli("--format=sample", f"--model={step}")
+    _assert_one_error_line(missing, "--vocab")
+    wrong = _cli("--format=sample", f"--model={tmp_path / 'vocab.json'}", "--vocab=x")
+    _assert_one_error_line(wrong, ".tflite")
