@@ -8,10 +8,11 @@ for Keras 3's RNN layers, which would otherwise need Flex kernels):
   activations; the activation ranges are calibrated by stepping the Keras model over
   `calibration_sequences`).
 - `export_sequence_tflite`: the whole model unrolled over a fixed sequence length.
-- `export_fused_lstm_tflite`: a single-layer LSTM language model whose recurrence the converter
-  fuses into one `UNIDIRECTIONAL_SEQUENCE_LSTM` op, what device runtimes accelerate. That op
-  keeps its `h` and `c` in variable tensors *across `invoke()` calls*: consecutive calls continue
-  one stream until `interpreter.reset_all_variables()`.
+- `export_fused_lstm_tflite`: an LSTM model (char-LM style) whose every LSTM layer the
+  converter fuses into one `UNIDIRECTIONAL_SEQUENCE_LSTM` op, what device runtimes accelerate;
+  float32 or int8 (int16 cell state). That op keeps its `h` and `c` in variable tensors *across
+  `invoke()` calls*: consecutive calls continue one stream until
+  `interpreter.reset_all_variables()`.
 
 Quantized weights survive int8 conversion as follows. The converter folds each quantizer into a
 constant (the quantized weight) and stores it as int8 with a symmetric scale `max|W| / 127`
@@ -29,10 +30,11 @@ Example:
 """
 
 import os
+import uuid
 
 import numpy as np
 
-from tfmodels.export import tflite
+from tfmodels.export import saved_model, tflite
 from tfmodels.models.rnn import step as step_lib
 
 
@@ -294,3 +296,233 @@ def sample_text(path, vocab, seed_text, length=200, temperature=1.0, seed=0):
         out.append(next_id)
         logits = stepper.step(np.int32(next_id))
     return vocab.decode(out)
+
+
+# Fused LSTM --------------------------------------------------------------------------------
+
+# What the TFLite converter's composite-function pass recognizes as a Keras LSTM (the contract
+# tf.keras 2 defined for its `standard_lstm` backend): a function whose `api_implements`
+# attribute starts with "lstm_", with `time_major` / `go_backwards` attributes, six tensor
+# arguments (inputs, init_h, init_c, kernel, recurrent_kernel, bias), five results (last
+# output, full sequence, final h, final c, runtime) of which only the first two are used, and
+# statically shaped states and weights. The converter replaces the body by one
+# UNIDIRECTIONAL_SEQUENCE_LSTM; the body below only defines what the function computes in
+# TensorFlow.
+FUSED_MODES = ("float32", "int8")
+
+
+def _fused_lstm_function():
+    import tensorflow as tf
+
+    def standard_lstm(inputs, init_h, init_c, kernel, recurrent_kernel, bias):
+        h, c = init_h, init_c
+        outputs = []
+        for t in range(inputs.shape[1]):
+            z = tf.matmul(inputs[:, t], kernel) + tf.matmul(h, recurrent_kernel) + bias
+            z_i, z_f, z_c, z_o = tf.split(z, 4, axis=1)
+            c = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * tf.tanh(z_c)
+            h = tf.sigmoid(z_o) * tf.tanh(c)
+            outputs.append(h)
+        sequence = tf.stack(outputs, axis=1)
+        return sequence[:, -1], sequence, h, c, tf.constant(1.0)  # 1.0: tf.keras's "CPU" runtime
+
+    return tf.function(
+        standard_lstm,
+        autograph=False,
+        experimental_attributes={
+            "api_implements": f"lstm_{uuid.uuid4()}",
+            "api_preferred_device": "CPU",
+            "time_major": False,
+            "go_backwards": False,
+        },
+    )
+
+
+def _fusable_layers(model):
+    """The chain of layers of `model` (as `step_model` accepts), checking its LSTMs can fuse."""
+    import keras
+
+    step_lib.step_model(model)  # validates the chain; cheap, it shares the weights
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    for layer in layers:
+        if not isinstance(layer, keras.layers.RNN):
+            continue
+        cell = layer.cell
+        if not isinstance(cell, keras.layers.LSTMCell):
+            raise ValueError(
+                f"layer {layer.name!r} is a {type(cell).__name__} RNN; the fused TFLite op is "
+                "LSTM-only (export other cells with export_step_tflite)"
+            )
+        activations = (getattr(cell.activation, "__name__", None),
+                       getattr(cell.recurrent_activation, "__name__", None))
+        if activations != ("tanh", "sigmoid"):
+            raise ValueError(
+                f"layer {layer.name!r} uses activations {activations}; the fused LSTM op "
+                "computes ('tanh', 'sigmoid')"
+            )
+        if layer.go_backwards:
+            raise ValueError(f"layer {layer.name!r} has go_backwards=True; not supported")
+    return layers
+
+
+def _fused_serving_function(layers):
+    import keras
+    import tensorflow as tf
+
+    functions = {layer.name: _fused_lstm_function() for layer in layers
+                 if isinstance(layer, keras.layers.RNN)}
+
+    def serve(x):
+        for layer in layers:
+            if not isinstance(layer, keras.layers.RNN):
+                x = layer(x, training=False)
+                continue
+            if getattr(layer, "input_norm", None) is not None:
+                x = layer.input_norm(x, training=False)
+            cell = layer.cell
+            zeros = tf.zeros((1, cell.units), tf.float32)
+            bias = cell.bias if cell.use_bias else tf.zeros((4 * cell.units,), tf.float32)
+            # Values, not variable handles: the pass needs float tensors of static shape as the
+            # weight arguments (a resource handle there crashes the converter).
+            _, sequence, _, _, _ = functions[layer.name](
+                tf.convert_to_tensor(x), zeros, zeros,
+                tf.convert_to_tensor(cell.kernel), tf.convert_to_tensor(cell.recurrent_kernel),
+                tf.convert_to_tensor(bias),
+            )
+            x = sequence if layer.return_sequences else sequence[:, -1]
+        return x
+
+    return serve
+
+
+def _convert_fused(model, seq_len, mode, calibration):
+    """The `.tflite` bytes of the fused export (TF backend); see `export_fused_lstm_tflite`."""
+    import tempfile
+    import warnings
+
+    import keras
+    import tensorflow as tf
+
+    layers = _fusable_layers(model)
+    baked = bake_quantized_weights(model, seq_len=seq_len)
+    baked_layers = [baked.get_layer(layer.name) for layer in layers]
+    ((input_name, _, dtype),), (output_name, *_) = saved_model.serving_signature(model)
+    serve = _fused_serving_function(baked_layers)
+    with tempfile.TemporaryDirectory() as temp:
+        archive = keras.export.ExportArchive()
+        archive.track(baked)
+        archive.add_endpoint(
+            "serving_default",
+            lambda x: {output_name: serve(x)},
+            input_signature=[tf.TensorSpec((1, seq_len), dtype, name=input_name)],
+        )
+        archive.write_out(temp, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(temp)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if mode == "int8":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = tflite._samples({input_name: calibration})
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+                content = converter.convert()
+        except Exception as err:  # the converter raises ConverterError and plain exceptions
+            error = err
+        else:
+            error = None
+    if error is not None:
+        raise ValueError(f"fused LSTM conversion of model {model.name!r} (mode={mode}) failed: "
+                         f"{tflite._converter_message(error)}")
+    ops = tflite.inspect_tflite(content)["op_types"]
+    if "UNIDIRECTIONAL_SEQUENCE_LSTM" not in ops:
+        raise ValueError(f"the converter did not fuse the LSTM of model {model.name!r}: ops {ops}")
+    return content
+
+
+def _fused_child(model, path, seq_len, mode, calibration):
+    with open(path, "wb") as f:
+        f.write(_convert_fused(model, seq_len, mode, calibration))
+
+
+def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_sequences=None):
+    """Exports a char-LM-style LSTM model as a `.tflite` with fused `UNIDIRECTIONAL_SEQUENCE_LSTM`.
+
+    Each LSTM layer (`QuantLSTM` with its quantized weights baked in, or `keras.layers.LSTM`)
+    becomes one `UNIDIRECTIONAL_SEQUENCE_LSTM` op, the LSTM kernel device runtimes and delegates
+    accelerate; the rest of the chain (embedding, dropout, softmax layer, ...) converts as usual.
+    Builtin ops only, batch 1, a fixed window of `seq_len` steps.
+
+    State: the fused op keeps `h` and `c` in variable tensors inside the interpreter, starting
+    at zero. *Each `invoke()` continues from where the previous one stopped*: feeding a stream
+    in consecutive `seq_len` windows gives the same outputs as running the Keras model over the
+    whole stream, and two invokes of the same window give different outputs. Call
+    `interpreter.reset_all_variables()` to start a new stream (zero states). The file has no
+    state inputs or outputs; the final states cannot be read or set.
+
+    Args:
+        model: a model `tfmodels.models.rnn.step_model` accepts (one chain of layers) whose RNN
+            layers are LSTMs with tanh / sigmoid activations (`QuantLSTM`, `keras.layers.LSTM`).
+        path: the `.tflite` path (written atomically).
+        seq_len: the time steps of one invoke.
+        mode: "float32", or "int8": full integer (int8 weights and activations, int16 cell
+            state inside the LSTM op, float32 input/output at the edges), calibrated on
+            `calibration_sequences`.
+        calibration_sequences: `(n, seq_len)` model inputs, required for "int8"; fed in order,
+            each continuing the previous one's state (consecutive windows of a text are the
+            natural choice).
+
+    Returns:
+        `tfmodels.export.ExportReport`; the signature takes the model's input name with shape
+        `(1, seq_len)` and returns its output name `(1, seq_len, ...)`.
+
+    Raises:
+        ValueError: bad arguments, a layer the fused op cannot express (GRU, SimpleRNN, other
+            activations, `go_backwards`), or a conversion that fails or does not fuse.
+
+    Example:
+        export_fused_lstm_tflite(model, "export/char_lm_fused.int8.tflite", seq_len=64,
+                                 mode="int8", calibration_sequences=valid_ids[:1024].reshape(16, 64))
+        runner = Interpreter("export/char_lm_fused.int8.tflite").get_signature_runner()
+        first = runner(ids=window_0)["logits"]; second = runner(ids=window_1)["logits"]  # one stream
+    """
+    import keras
+
+    path = os.fspath(path)
+    if mode not in FUSED_MODES:
+        raise ValueError(f"mode must be one of {FUSED_MODES}; got {mode!r}")
+    if not isinstance(seq_len, int) or seq_len < 1:
+        raise ValueError(f"seq_len must be a positive integer; got {seq_len!r}")
+    if not path.endswith(".tflite"):
+        raise ValueError(f"path must end with .tflite, got {path!r}")
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"output directory does not exist: {directory}")
+    calibration = None
+    if mode == "int8":
+        if calibration_sequences is None:
+            raise ValueError("mode='int8' needs calibration_sequences ((n, seq_len) model inputs)")
+        calibration = np.asarray(calibration_sequences)
+        if calibration.ndim < 2 or calibration.shape[1] != seq_len or not calibration.shape[0]:
+            raise ValueError(
+                f"calibration_sequences must be (n, seq_len={seq_len}, ...); got "
+                f"{calibration.shape}"
+            )
+    _fusable_layers(model)  # bad models fail here, before any child process
+
+    temp_path = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
+    try:
+        if keras.backend.backend() == "tensorflow":
+            _fused_child(model, temp_path, seq_len, mode, calibration)
+        else:
+            saved_model.run_on_tensorflow(
+                model, _fused_child, path=temp_path, seq_len=seq_len, mode=mode,
+                calibration=calibration,
+            )
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+    with open(path, "rb") as f:
+        details = tflite.inspect_tflite(f.read())
+    return tflite.ExportReport(path=path, mode=mode, size_bytes=os.path.getsize(path), **details)
