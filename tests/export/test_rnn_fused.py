@@ -1,5 +1,7 @@
 """Fused-LSTM export: one UNIDIRECTIONAL_SEQUENCE_LSTM per layer, builtin ops, agreement with
-Keras (float32 exact, int8 within 0.05 BPC), state carried across invokes until reset."""
+Keras (float32 exact, int8 within 0.05 BPC), state carried across invokes until reset. Also the
+step export's per-tensor int8 option (`per_channel_dense=False`): exact ternary kernels, BPC,
+file size."""
 
 import keras
 import numpy as np
@@ -137,3 +139,55 @@ def test_refuses_what_cannot_fuse(fused, tmp_path):
     with pytest.raises(ValueError, match="mode"):
         rnn_export.export_fused_lstm_tflite(model, str(tmp_path / "m.tflite"), SEQ_LEN, "int4")
     assert not list(tmp_path.iterdir())
+
+
+# Step export with one scale per FULLY_CONNECTED kernel ---------------------------------------
+
+
+def _int8_kernels(path):
+    """`[(int8 values, scales)]` of the 2-D int8 constant tensors of a .tflite file."""
+    interpreter = Interpreter(model_path=path)
+    out = []
+    for detail in interpreter.get_tensor_details():
+        scales = detail["quantization_parameters"]["scales"]
+        if detail["dtype"] != np.int8 or len(detail["shape"]) != 2 or not len(scales):
+            continue
+        try:
+            out.append((interpreter.get_tensor(detail["index"]), scales))
+        except ValueError:  # an activation, not a constant
+            continue
+    return out
+
+
+def test_per_tensor_step_int8_keeps_ternary_exact_and_is_under_0_3_of_float32(tmp_path):
+    model = char_lm(40, cell="lstm", units=128, embedding_dim=32, seed=0,
+                    **quantizers("ternary"))
+    calibration = np.arange(8, dtype="int32").reshape(2, 4)
+    reports = {
+        mode: rnn_export.export_step_tflite(model, str(tmp_path / f"{mode}.tflite"), mode,
+                                            calibration_sequences=calibration,
+                                            per_channel_dense=False)
+        for mode in ("float32", "int8")
+    }
+    assert reports["int8"].size_bytes <= 0.3 * reports["float32"].size_bytes
+    kernels = _int8_kernels(reports["int8"].path)
+    assert kernels and all(len(scales) == 1 for _, scales in kernels)
+    kernel, recurrent, _ = model.get_layer("lstm_0").cell.quantized_weights()
+    for want in (np.asarray(kernel).T, np.asarray(recurrent).T):
+        (stored, scales), = [(v, s) for v, s in kernels if v.shape == want.shape]
+        assert set(np.unique(stored)) == {-127, 0, 127}
+        np.testing.assert_allclose(stored * scales[0], want, rtol=1e-6)
+
+
+def test_per_tensor_step_int8_reproduces_keras_bpc(fused, tmp_path):
+    model, _ = fused
+    calibration = _text_ids(60, seed=1)[: 4 * SEQ_LEN].reshape(4, SEQ_LEN)
+    report = rnn_export.export_step_tflite(model, str(tmp_path / "step.tflite"), "int8",
+                                           calibration_sequences=calibration,
+                                           per_channel_dense=False)
+    ids = _text_ids(100, seed=7)[: 5 * SEQ_LEN + 1]
+    x, y = ids[:-1], ids[1:]
+    keras_bpc = bits_per_character(y, np.asarray(model(x[None]))[0], from_logits=True)
+    device_bpc = bits_per_character(y, rnn_export.TFLiteStepper(report.path).run(x),
+                                    from_logits=True)
+    assert abs(device_bpc - keras_bpc) < 0.05, (device_bpc, keras_bpc)

@@ -135,7 +135,8 @@ def step_calibration_data(model, sequences, max_samples=200, seed=0):
     return data
 
 
-def export_step_tflite(model, path, mode="float32", calibration_sequences=None, max_samples=200):
+def export_step_tflite(model, path, mode="float32", calibration_sequences=None, max_samples=200,
+                       per_channel_dense=True):
     """Exports the streaming step model of `model` (batch 1) as a builtin-ops `.tflite`.
 
     Args:
@@ -146,6 +147,12 @@ def export_step_tflite(model, path, mode="float32", calibration_sequences=None, 
         calibration_sequences: `(n, time, ...)` model inputs; required for "int8", whose
             activation and state ranges come from stepping the Keras model over them.
         max_samples: calibration samples kept (each costs a converter invocation).
+        per_channel_dense: with "int8" / "dynamic_int8", give every FULLY_CONNECTED kernel one
+            scale per output channel (the converter's default). False stores one scale per
+            kernel: ternary and binary kernels, which have one level per matrix (the
+            per-matrix Glorot scale), stay exact, and the file loses a float32 scale and an
+            int64 zero point per channel (128-unit char-LM: 0.27x the float32 file instead of
+            0.30x); float kernels and exponential levels get a coarser grid.
 
     Returns:
         `tfmodels.export.ExportReport`; the file's signature takes `x` and one input per state
@@ -156,11 +163,22 @@ def export_step_tflite(model, path, mode="float32", calibration_sequences=None, 
     """
     if mode == "int8" and calibration_sequences is None:
         raise ValueError("mode='int8' needs calibration_sequences (model inputs to step over)")
-    step = step_lib.step_model(bake_quantized_weights(model), batch_size=None)
     data = None
     if calibration_sequences is not None:
         data = step_calibration_data(model, calibration_sequences, max_samples)
-    return tflite.export_tflite(step, path, mode=mode, representative_data=data)
+    if per_channel_dense or mode not in ("int8", "dynamic_int8"):
+        step = step_lib.step_model(bake_quantized_weights(model), batch_size=None)
+        return tflite.export_tflite(step, path, mode=mode, representative_data=data)
+    return _export(model, path, mode, _step_child, calibration=data)
+
+
+def _step_child(model, path, mode, calibration):
+    step = step_lib.step_model(bake_quantized_weights(model), batch_size=None)
+    signature = saved_model.serving_signature(step, batch_size=1)
+    content = _convert(step, saved_model.serving_function(step, signature), signature[0], mode,
+                       calibration, per_channel_dense=False)
+    with open(path, "wb") as f:
+        f.write(content)
 
 
 class TFLiteStepper:
@@ -345,6 +363,10 @@ def _fusable_layers(model):
     step_lib.step_model(model)  # validates the chain; cheap, it shares the weights
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     for layer in layers:
+        if getattr(layer, "mask_zero", False):
+            # The fused op has no mask input: masked steps would update its state.
+            raise ValueError(f"layer {layer.name!r} has mask_zero=True; the fused LSTM op "
+                             "takes no mask")
         if not isinstance(layer, keras.layers.RNN):
             continue
         cell = layer.cell
@@ -395,54 +417,20 @@ def _fused_serving_function(layers):
     return serve
 
 
-def _convert_fused(model, seq_len, mode, calibration):
-    """The `.tflite` bytes of the fused export (TF backend); see `export_fused_lstm_tflite`."""
-    import tempfile
-    import warnings
-
-    import keras
-    import tensorflow as tf
-
+def _fused_child(model, path, mode, seq_len, calibration):
     layers = _fusable_layers(model)
     baked = bake_quantized_weights(model, seq_len=seq_len)
-    baked_layers = [baked.get_layer(layer.name) for layer in layers]
+    serve = _fused_serving_function([baked.get_layer(layer.name) for layer in layers])
     ((input_name, _, dtype),), (output_name, *_) = saved_model.serving_signature(model)
-    serve = _fused_serving_function(baked_layers)
-    with tempfile.TemporaryDirectory() as temp:
-        archive = keras.export.ExportArchive()
-        archive.track(baked)
-        archive.add_endpoint(
-            "serving_default",
-            lambda x: {output_name: serve(x)},
-            input_signature=[tf.TensorSpec((1, seq_len), dtype, name=input_name)],
-        )
-        archive.write_out(temp, verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(temp)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if mode == "int8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = tflite._samples({input_name: calibration})
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-                content = converter.convert()
-        except Exception as err:  # the converter raises ConverterError and plain exceptions
-            error = err
-        else:
-            error = None
-    if error is not None:
-        raise ValueError(f"fused LSTM conversion of model {model.name!r} (mode={mode}) failed: "
-                         f"{tflite._converter_message(error)}")
+    content = _convert(
+        baked, lambda x: {output_name: serve(x)}, [(input_name, (1, seq_len), dtype)], mode,
+        None if calibration is None else {input_name: calibration},
+    )
     ops = tflite.inspect_tflite(content)["op_types"]
     if "UNIDIRECTIONAL_SEQUENCE_LSTM" not in ops:
         raise ValueError(f"the converter did not fuse the LSTM of model {model.name!r}: ops {ops}")
-    return content
-
-
-def _fused_child(model, path, seq_len, mode, calibration):
     with open(path, "wb") as f:
-        f.write(_convert_fused(model, seq_len, mode, calibration))
+        f.write(content)
 
 
 def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_sequences=None):
@@ -486,18 +474,10 @@ def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_s
         runner = Interpreter("export/char_lm_fused.int8.tflite").get_signature_runner()
         first = runner(ids=window_0)["logits"]; second = runner(ids=window_1)["logits"]  # one stream
     """
-    import keras
-
-    path = os.fspath(path)
     if mode not in FUSED_MODES:
         raise ValueError(f"mode must be one of {FUSED_MODES}; got {mode!r}")
     if not isinstance(seq_len, int) or seq_len < 1:
         raise ValueError(f"seq_len must be a positive integer; got {seq_len!r}")
-    if not path.endswith(".tflite"):
-        raise ValueError(f"path must end with .tflite, got {path!r}")
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"output directory does not exist: {directory}")
     calibration = None
     if mode == "int8":
         if calibration_sequences is None:
@@ -509,16 +489,28 @@ def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_s
                 f"{calibration.shape}"
             )
     _fusable_layers(model)  # bad models fail here, before any child process
+    return _export(model, path, mode, _fused_child, seq_len=seq_len, calibration=calibration)
 
+
+# Conversion --------------------------------------------------------------------------------
+
+
+def _export(model, path, mode, child, **kwargs):
+    """Runs `child(model, temp_path, mode, **kwargs)` on TensorFlow, renames, reports."""
+    import keras
+
+    path = os.fspath(path)
+    if not path.endswith(".tflite"):
+        raise ValueError(f"path must end with .tflite, got {path!r}")
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"output directory does not exist: {directory}")
     temp_path = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
     try:
         if keras.backend.backend() == "tensorflow":
-            _fused_child(model, temp_path, seq_len, mode, calibration)
+            child(model, temp_path, mode, **kwargs)
         else:
-            saved_model.run_on_tensorflow(
-                model, _fused_child, path=temp_path, seq_len=seq_len, mode=mode,
-                calibration=calibration,
-            )
+            saved_model.run_on_tensorflow(model, child, path=temp_path, mode=mode, **kwargs)
         os.replace(temp_path, path)
     finally:
         if os.path.exists(temp_path):
@@ -526,3 +518,45 @@ def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_s
     with open(path, "rb") as f:
         details = tflite.inspect_tflite(f.read())
     return tflite.ExportReport(path=path, mode=mode, size_bytes=os.path.getsize(path), **details)
+
+
+def _convert(model, function, input_specs, mode, calibration=None, per_channel_dense=True):
+    """`.tflite` bytes (builtin ops, batch as in `input_specs`) of `function`, which computes
+    with `model`'s weights; "float32", "dynamic_int8" or "int8" (calibrated on `calibration`,
+    `{input name: samples}`)."""
+    import tempfile
+    import warnings
+
+    import keras
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as temp:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(
+            "serving_default", function,
+            input_signature=[tf.TensorSpec(shape, dtype, name=name)
+                             for name, shape, dtype in input_specs],
+        )
+        archive.write_out(temp, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(temp)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if mode in ("int8", "dynamic_int8"):
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter._experimental_disable_per_channel_quantization_for_dense_layers = (
+                not per_channel_dense
+            )
+        if mode == "int8":
+            converter.representative_dataset = tflite._samples(calibration)
+            # The INT8 set makes the converter fail rather than leave a float op behind.
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        try:
+            with warnings.catch_warnings():
+                # Calibration runs TF's own deprecated interpreter; that is not ours to fix.
+                warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+                return converter.convert()
+        except Exception as err:  # the converter raises ConverterError and plain exceptions
+            error = err
+    # Outside the except block, so the converter's chained traceback is not carried along.
+    raise ValueError(f"TFLite conversion of model {model.name!r} (mode={mode}) failed: "
+                     f"{tflite._converter_message(error)}")
