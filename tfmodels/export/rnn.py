@@ -22,6 +22,8 @@ rounding of the scale). Exponential weights `+-2^k` are rounded onto the grid `m
 with `max|W| = 2^0`, levels `2^-1 ... 2^-6` land on `n = 63.5, 31.75, ...` and are off by up to
 half a grid step (`max|W| / 254`), i.e. up to 0.4% of the largest level and a relative error that
 grows as `k` falls (2^-7 becomes 1/127). Export float32 (or float16) to keep them exact.
+`export_step_tflite(..., per_channel_dense=False)` stores one scale per kernel instead: as exact
+for ternary and binary kernels (one level per matrix), and a smaller file.
 
 Example:
     report = export_step_tflite(model, "export/char_lm_step.int8.tflite", mode="int8",
