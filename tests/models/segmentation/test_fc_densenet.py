@@ -23,7 +23,7 @@ tf_only = pytest.mark.skipif(
 
 def tiny(**kwargs):
     config = dict(
-        num_classes=3, growth_rate=4, layers_per_block=2, initial_filters=8, dropout=0.2
+        num_classes=3, growth_rate=4, layers_per_block=1, initial_filters=8, dropout=0.2
     )
     return FCDenseNet(**{**config, **kwargs})
 
