@@ -23,6 +23,8 @@ setup(
         "pillow>=10,<14",
         "scikit-learn>=1.4,<2",
         "scipy>=1.10,<2",
+        # keras.callbacks.TensorBoard needs it; TensorFlow 2.21 no longer pulls it in.
+        "tensorboard>=2.21,<2.22",
     ],
     extras_require={
         "jax": ["jax[cpu]>=0.6"],

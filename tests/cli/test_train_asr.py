@@ -3,7 +3,7 @@
 import pytest
 from absl import flags
 
-from tfmodels.cli import train_asr
+from tfmodels.cli import train, train_asr  # noqa: F401  (train defines --task)
 from tfmodels.tasks import asr
 
 
@@ -11,7 +11,7 @@ from tfmodels.tasks import asr
 def parsed():
     def parse(*argv):
         flags.FLAGS.unparse_flags()
-        flags.FLAGS(["tfmodels-train", *argv])
+        flags.FLAGS(["tfmodels-train", "--task=asr", *argv])
 
     yield parse
     flags.FLAGS.unparse_flags()

@@ -31,6 +31,7 @@ def test_layers_are_replaced_and_weights_copied():
     assert types["up"] is QuantConv2DTranspose
     assert types["head"] is QuantDense
     assert qat.get_layer("conv").kernel_quantizer.per_channel
+    assert not qat.get_layer("up").kernel_quantizer.per_channel
     assert not qat.get_layer("head").kernel_quantizer.per_channel
     np.testing.assert_array_equal(
         ops.convert_to_numpy(qat.get_layer("conv").kernel),

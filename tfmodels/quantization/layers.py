@@ -297,7 +297,9 @@ class QuantConv2DTranspose(_QuantizedKernelMixin, keras.layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose` with a quantized kernel and optional activation quantizers.
 
     The kernel is `(h, w, filters, in_channels)`, so per-channel quantizers work on axis -2
-    (the output channels).
+    (the output channels). For int8 TFLite export use a per-tensor kernel quantizer: the
+    converter rejects per-channel fake-quant on transposed-conv kernels (TF 2.21, "mismatched
+    quantized axes").
 
     Args:
         filters, kernel_size: as for `keras.layers.Conv2DTranspose`.

@@ -11,13 +11,13 @@ from tfmodels.quantization.layers import (
 )
 from tfmodels.quantization.quantizers import Uniform
 
-# Float layer -> (quantized twin, default int8 kernel quantizer). Per-channel kernels for convs
-# (TFLite folds them with BatchNorm); per-tensor for Dense, whose per-channel fake-quant the
-# converter rejects ("mismatched quantized axes", TF 2.21).
+# Float layer -> (quantized twin, default int8 kernel quantizer). Per-channel kernels for Conv2D
+# (TFLite folds them with BatchNorm); per-tensor for Dense and Conv2DTranspose, whose
+# per-channel fake-quant the converter rejects ("mismatched quantized axes", TF 2.21).
 _TWINS = {
     keras.layers.Dense: (QuantDense, lambda: Uniform(per_channel=False)),
     keras.layers.Conv2D: (QuantConv2D, lambda: Uniform(per_channel=True)),
-    keras.layers.Conv2DTranspose: (QuantConv2DTranspose, lambda: Uniform(per_channel=True)),
+    keras.layers.Conv2DTranspose: (QuantConv2DTranspose, lambda: Uniform(per_channel=False)),
 }
 
 
@@ -37,7 +37,8 @@ def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=No
         model: a built `keras.Sequential` or functional `keras.Model` (subclassed models cannot
             be rebuilt layer by layer: build them with their `quantize=` option instead).
         kernel_quantizer: quantizer for every kernel (copied per layer); None = int8 defaults
-            (`Uniform(per_channel=True)` for convs, `Uniform()` per tensor for Dense).
+            (`Uniform(per_channel=True)` for Conv2D, `Uniform()` per tensor for Dense and
+            Conv2DTranspose).
         input_quantizer: quantizer for every quantized layer's input activations: `"int8"`
             (default: `Uniform(symmetric=False, narrow_range=False)`, range tracked by a moving
             average), a quantizer, or None to leave activations float (calibrate them at export).
