@@ -9,6 +9,7 @@ one line per run.
 
 Usage:
     python -m tfmodels.tasks.rnn_experiment --out=export/rnn_results.md --seeds=0,1
+    python -m tfmodels.tasks.rnn_experiment --tasks=char_lm --char_lm_steps=800 --seeds=0,1
 """
 
 import json
@@ -141,9 +142,12 @@ def main(argv=None):
     parser.add_argument("--tasks", default="char_lm,digits")
     parser.add_argument("--cells", default=",".join(CELLS))
     parser.add_argument("--data_dir", default=None)
+    parser.add_argument("--char_lm_steps", type=int, default=CHAR_LM_SETTINGS["steps_per_epoch"],
+                        help="char-LM training steps (batch 32) per run")
     args = parser.parse_args(argv)
     run_sweep(args.out, seeds=[int(s) for s in args.seeds.split(",")],
-              tasks=args.tasks.split(","), cells=args.cells.split(","), data_dir=args.data_dir)
+              tasks=args.tasks.split(","), cells=args.cells.split(","), data_dir=args.data_dir,
+              char_lm_settings=dict(CHAR_LM_SETTINGS, steps_per_epoch=args.char_lm_steps))
 
 
 if __name__ == "__main__":
