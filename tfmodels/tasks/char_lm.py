@@ -186,10 +186,15 @@ def train_char_lm(
     result.device_bpc["keras"] = bits_per_character(
         y, np.asarray(model.predict(x[None], verbose=0))[0], from_logits=True)
     calibration = _calibration_windows(corpus.train, seq_len, seed)
+    # Binary/ternary/pow2 kernels carry one scale per matrix, so one int8 scale per kernel is
+    # exact and saves the per-channel scales and zero points (0.27x instead of 0.30x float32
+    # at 128 units); float and exponential kernels keep per-channel scales.
+    per_channel_dense = quantizer not in ("binary", "ternary", "pow2_ternary")
     for mode in ("float32", "int8") if int8 else ("float32",):
         report = rnn_export.export_step_tflite(
             model, os.path.join(export_dir, f"{name}_step.{mode}.tflite"), mode=mode,
-            calibration_sequences=calibration if mode == "int8" else None)
+            calibration_sequences=calibration if mode == "int8" else None,
+            per_channel_dense=per_channel_dense)
         result.tflite[mode] = report
         logits = rnn_export.TFLiteStepper(report.path).run(x)
         result.device_bpc[mode] = bits_per_character(y, logits, from_logits=True)
