@@ -425,10 +425,18 @@ class Uniform(keras.quantizers.Quantizer):
     def fake_quant(self, x, lo, hi, channel_axis=-1):
         """Fake-quantizes `x` to the range `[lo, hi]` (scalars, or vectors per channel)."""
         x, dtype = _as_float32(x)
+        last = len(x.shape) - 1
         axis = channel_axis % len(x.shape) if self.per_channel and len(x.shape) else None
+        # Keras broadcasts per-channel ranges along the last axis only on some backends (JAX
+        # fails for Conv2DTranspose's axis -2): move the channel axis last and back.
+        if axis is not None and axis != last:
+            x = ops.swapaxes(x, axis, last)
         out = keras.quantizers.fake_quant_with_min_max_vars(
-            x, lo, hi, num_bits=self.bits, narrow_range=self.narrow_range, axis=axis
+            x, lo, hi, num_bits=self.bits, narrow_range=self.narrow_range,
+            axis=None if axis is None else last,
         )
+        if axis is not None and axis != last:
+            out = ops.swapaxes(out, axis, last)
         return out if dtype == "float32" else ops.cast(out, dtype)
 
     def __call__(self, x, training=False, seed=None, channel_axis=-1, scale=None):
