@@ -10,10 +10,15 @@ Usage:
 (tfmodels/cli/train_<task>.py).
 """
 
-from absl import app, flags
+import os
 
-from tfmodels.cli import common_flags  # noqa: F401  (defines the shared flags)
-from tfmodels.cli import train_asr, train_rnn, train_segmentation
+# TensorFlow's C++ INFO lines (converter statistics, XNNPACK) bury the progress bars.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+from tfmodels.cli import common_flags  # noqa: E402,F401  (defines the shared flags)
+from tfmodels.cli import train_asr, train_rnn, train_segmentation  # noqa: E402
 
 _TASKS = {
     "segmentation": train_segmentation.main,
@@ -28,10 +33,16 @@ _TASK = flags.DEFINE_enum("task", None, list(_TASKS), "Which task to train.", re
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    # TensorFlow logs every SavedModel write at INFO through absl; progress bars and the final
+    # report are what a user reads. --verbosity=0 brings the INFO lines back.
+    if not flags.FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
     _TASKS[_TASK.value]()
 
 
 def run():
+    # Under `bazel run` the working directory is the runfiles tree; use the caller's instead.
+    os.chdir(os.environ.get("BUILD_WORKING_DIRECTORY", "."))
     app.run(main)
 
 
