@@ -20,9 +20,6 @@ Example:
 """
 
 import os
-import re
-import shutil
-import uuid
 
 import keras
 import numpy as np
@@ -147,44 +144,23 @@ def export_transcriber(model, vocabulary, base_dir, name, version=None):
     Returns:
         The version directory path.
     """
-    if not name or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name) or name in (".", ".."):
-        raise ValueError(f"name must be a plain directory name, got {name!r}")
-    if version is not None and (
-        isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1
-    ):
-        raise ValueError(f"version must be a positive integer or None, got {version!r}")
     if model.output["logits"].shape[-1] != vocabulary.num_classes:
         raise ValueError(
             f"model has {model.output['logits'].shape[-1]} output classes, the vocabulary "
             f"{vocabulary.num_classes} (tokens + blank)"
         )
-    model_dir = os.path.join(os.fspath(base_dir), name)
-    os.makedirs(model_dir, exist_ok=True)
-    if version is None:
-        existing = [int(e) for e in os.listdir(model_dir) if e.isdigit()]
-        version = max(existing, default=0) + 1
-    final_dir = os.path.join(model_dir, str(int(version)))
-    if os.path.exists(final_dir):
-        raise FileExistsError(f"SavedModel version already exists, refusing to overwrite: {final_dir}")
-    temp_dir = os.path.join(model_dir, f".tmp-{version}-{uuid.uuid4().hex}")
     tokens = list(vocabulary.tokens)
     separator = " " if vocabulary.unit == "word" else ""
-    try:
+
+    def write(directory):
         if keras.backend.backend() == "tensorflow":
-            write_transcriber(model, temp_dir, tokens, separator)
+            write_transcriber(model, directory, tokens, separator)
         else:
             saved_model.run_on_tensorflow(
-                model, write_transcriber, directory=temp_dir, tokens=tokens, separator=separator
+                model, write_transcriber, directory=directory, tokens=tokens, separator=separator
             )
-        try:
-            os.rename(temp_dir, final_dir)
-        except OSError as err:
-            raise FileExistsError(
-                f"SavedModel version already exists, refusing to overwrite: {final_dir}"
-            ) from err
-    finally:
-        shutil.rmtree(temp_dir, ignore_errors=True)
-    return final_dir
+
+    return saved_model.publish_version(base_dir, name, version, write)
 
 
 def write_transcriber(model, directory, tokens, separator=" "):

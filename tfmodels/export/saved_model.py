@@ -55,17 +55,44 @@ def export_saved_model(model, base_dir, name, version=None, warmup_inputs=None):
         >>> path = export_saved_model(model, "export/serving", "segmenter")  # doctest: +SKIP
         >>> # tensorflow_model_server --model_base_path=$PWD/export/serving/segmenter ...
     """
-    if not name or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name) or name in (".", ".."):
-        raise ValueError(f"name must be a plain directory name, got {name!r}")
-    if version is not None and (
-        isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1
-    ):
-        raise ValueError(f"version must be a positive integer or None, got {version!r}")
+    _check_name_and_version(name, version)
     signature = serving_signature(model)
     warmup = None
     if warmup_inputs is not None:
         warmup = _named_arrays(warmup_inputs, signature, "warmup_inputs")
 
+
+    def write(directory):
+        if keras.backend.backend() == "tensorflow":
+            write_saved_model(model, directory, signature)
+        else:
+            run_on_tensorflow(model, _write_saved_model_child, directory=directory)
+        if warmup is not None:
+            _write_warmup(os.path.join(directory, WARMUP_FILE), name, warmup)
+
+    return publish_version(base_dir, name, version, write)
+
+
+def publish_version(base_dir, name, version, write):
+    """Runs `write(temp_dir)` and renames the result to `base_dir/name/<version>/` atomically.
+
+    The TF Serving contract shared by every SavedModel export here: the version directory
+    appears complete or not at all, and an existing version is never overwritten.
+
+    Args:
+        base_dir: TF Serving base directory; created if missing.
+        name: model name, a plain directory name.
+        version: positive integer, or None for the next after the highest existing one.
+        write: `write(directory)` writes the SavedModel into the (new, empty) directory.
+
+    Returns:
+        The version directory path.
+
+    Raises:
+        ValueError: bad `name` or `version`.
+        FileExistsError: the version exists (checked before writing and at the rename).
+    """
+    _check_name_and_version(name, version)
     model_dir = os.path.join(os.fspath(base_dir), name)
     os.makedirs(model_dir, exist_ok=True)
     if version is None:
@@ -77,12 +104,7 @@ def export_saved_model(model, base_dir, name, version=None, warmup_inputs=None):
     # A name TF Serving ignores (not an integer) in the same file system, so the rename is atomic.
     temp_dir = os.path.join(model_dir, f".tmp-{version}-{uuid.uuid4().hex}")
     try:
-        if keras.backend.backend() == "tensorflow":
-            write_saved_model(model, temp_dir, signature)
-        else:
-            run_on_tensorflow(model, _write_saved_model_child, directory=temp_dir)
-        if warmup is not None:
-            _write_warmup(os.path.join(temp_dir, WARMUP_FILE), name, warmup)
+        write(temp_dir)
         try:
             # os.rename onto an existing non-empty directory fails: a version written
             # concurrently by someone else is never replaced.
@@ -94,6 +116,15 @@ def export_saved_model(model, base_dir, name, version=None, warmup_inputs=None):
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
     return final_dir
+
+
+def _check_name_and_version(name, version):
+    if not name or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name) or name in (".", ".."):
+        raise ValueError(f"name must be a plain directory name, got {name!r}")
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1
+    ):
+        raise ValueError(f"version must be a positive integer or None, got {version!r}")
 
 
 def serving_signature(model, batch_size=None):
