@@ -13,7 +13,6 @@ Usage:
 import argparse
 import os
 import tempfile
-import time
 
 import numpy as np
 
@@ -28,9 +27,8 @@ def main():
     parser.add_argument("--quantizer", default="ternary")
     args = parser.parse_args()
 
-    from ai_edge_litert.interpreter import Interpreter
-
     from tfmodels.export import rnn as rnn_export
+    from tfmodels.export.runtime import LiteRTRunner
     from tfmodels.models.rnn import char_lm, quantizers
 
     model = char_lm(args.vocab, cell="lstm", units=args.units, num_layers=args.layers,
@@ -44,24 +42,16 @@ def main():
         for mode in ("float32", "int8"):
             report = rnn_export.export_step_tflite(
                 model, os.path.join(directory, f"step.{mode}.tflite"), mode,
-                calibration_sequences=calibration if mode == "int8" else None, max_samples=32)
+                representative_data=calibration if mode == "int8" else None, max_samples=32)
             sizes[mode] = report.size_bytes
-            interpreter = Interpreter(model_path=report.path, num_threads=args.threads)
-            runner = interpreter.get_signature_runner()
-            states = {name: np.zeros(d["shape"], np.float32)
-                      for name, d in runner.get_input_details().items() if name != "x"}
-            runners[mode] = (runner, states)
+            runners[mode] = LiteRTRunner(report.path, num_threads=args.threads).stepper(["x"])
 
         times = {mode: [] for mode in runners}
         for i in range(args.steps + 50):
-            for mode, (runner, states) in runners.items():
-                feed = {"x": ids[i % args.steps : i % args.steps + 1], **states}
-                start = time.perf_counter()
-                out = runner(**feed)
-                elapsed = time.perf_counter() - start
-                runners[mode] = (runner, {k: out[k] for k in states})
+            for mode, stepper in runners.items():
+                stepper.step({"x": ids[i % args.steps : i % args.steps + 1]})
                 if i >= 50:  # warm-up
-                    times[mode].append(elapsed)
+                    times[mode].append(stepper.runner.last_invoke_seconds)
 
     print(f"LSTM char-LM step: {args.layers} x {args.units} units, vocab {args.vocab}, "
           f"{args.quantizer} weights, {args.steps} steps, {args.threads} thread(s)")

@@ -37,15 +37,6 @@ def _padded(size):
     return tuple(-(-s // 32) * 32 for s in size)
 
 
-def _interpreter(path, threads):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=path, num_threads=threads)
-    runner = interpreter.get_signature_runner()
-    (name, _), = runner.get_input_details().items()
-    return runner, name
-
-
 def _benchmark(depth, size, out_dir):
     from tfmodels.export import export_tflite
     from tfmodels.models.segmentation import fc_densenet56, fc_densenet67, fc_densenet103
@@ -64,15 +55,16 @@ def _benchmark(depth, size, out_dir):
         )
         export_s[mode] = time.perf_counter() - t
         paths[mode] = path
-    runners = {mode: _interpreter(path, _THREADS.value) for mode, path in paths.items()}
+    from tfmodels.export.runtime import LiteRTRunner
+
+    runners = {mode: LiteRTRunner(path, num_threads=_THREADS.value) for mode, path in paths.items()}
     x = frames[:1]
     seconds = {mode: [] for mode in runners}
     for i in range(2 + _RUNS.value):
-        for mode, (runner, name) in runners.items():
-            t = time.perf_counter()
-            runner(**{name: x})
+        for mode, runner in runners.items():
+            runner({runner.input_names[0]: x})
             if i >= 2:
-                seconds[mode].append(time.perf_counter() - t)
+                seconds[mode].append(runner.last_invoke_seconds)
     row = {"model": f"FC-DenseNet{depth}", "frame": f"{size[0]}x{size[1]}", "padded": shape}
     for mode in runners:
         ms = np.array(seconds[mode]) * 1e3

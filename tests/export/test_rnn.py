@@ -11,6 +11,7 @@ from tfmodels.export import rnn as rnn_export
 from tfmodels.export import verify_tflite
 from tfmodels.metrics.language import bits_per_character
 from tfmodels.models.rnn import char_lm, quantizers
+from tfmodels.tasks.char_lm import sample_text
 
 VOCAB = CharVocabulary.build("abcdefghij \n")
 
@@ -66,7 +67,7 @@ def lstm_export(tmp_path_factory):
     calibration = np.stack([_text_ids(30, s)[:20] for s in (1, 2, 3)])
     reports = {
         mode: rnn_export.export_step_tflite(model, str(directory / f"step.{mode}.tflite"), mode,
-                                            calibration_sequences=calibration)
+                                            representative_data=calibration)
         for mode in ("float32", "int8")
     }
     return model, reports
@@ -91,7 +92,7 @@ def test_int8_step_model_reproduces_keras_bpc(lstm_export):
     # The model has learned something, so the comparison is not between two uniform guesses.
     assert keras_bpc < 0.8 * np.log2(len(VOCAB))
     for mode, report in reports.items():
-        logits = rnn_export.TFLiteStepper(report.path).run(x)
+        logits = rnn_export.run_step_tflite(report.path, x)
         device_bpc = bits_per_character(y, logits, from_logits=True)
         assert abs(device_bpc - keras_bpc) < (1e-4 if mode == "float32" else 0.05), mode
 
@@ -119,7 +120,7 @@ def test_int8_weights_of_fixed_level_quantizers(cell, quantizer, exact, tmp_path
         np.random.default_rng(0).normal(scale=0.4, size=layer.cell.recurrent_kernel.shape))
     report = rnn_export.export_step_tflite(
         model, str(tmp_path / "step.tflite"), "int8",
-        calibration_sequences=np.stack([_text_ids(20, 1)[:12]]))
+        representative_data=np.stack([_text_ids(20, 1)[:12]]))
     recurrent = np.asarray(layer.cell.quantized_weights()[1]).T
     stored = [w for w in _dequantized_weights(report.path).values() if w.shape == recurrent.shape]
     assert stored
@@ -153,7 +154,7 @@ def test_int8_file_is_under_0_3_of_float32(tmp_path):
     for mode in ("float32", "int8"):
         report = rnn_export.export_step_tflite(
             model, str(tmp_path / f"{mode}.tflite"), mode,
-            calibration_sequences=np.zeros((1, 4), "int32") + np.arange(4))
+            representative_data=np.zeros((1, 4), "int32") + np.arange(4))
         sizes[mode] = report.size_bytes
     assert sizes["int8"] <= 0.3 * sizes["float32"], sizes
 
@@ -161,20 +162,20 @@ def test_int8_file_is_under_0_3_of_float32(tmp_path):
 def test_sample_text_is_seeded_and_uses_vocab(lstm_export, tmp_path):
     _, reports = lstm_export
     path = reports["int8"].path
-    a = rnn_export.sample_text(path, VOCAB, "ab", length=30, temperature=0.7, seed=3)
-    b = rnn_export.sample_text(path, VOCAB, "ab", length=30, temperature=0.7, seed=3)
+    a = sample_text(path, VOCAB, "ab", length=30, temperature=0.7, seed=3)
+    b = sample_text(path, VOCAB, "ab", length=30, temperature=0.7, seed=3)
     assert a == b and len(a) == 30 and set(a) <= set(VOCAB.chars)
-    greedy = rnn_export.sample_text(path, VOCAB, "ab", length=30, temperature=1e-3, seed=4)
-    assert greedy == rnn_export.sample_text(path, VOCAB, "ab", length=30, temperature=1e-3, seed=9)
+    greedy = sample_text(path, VOCAB, "ab", length=30, temperature=1e-3, seed=4)
+    assert greedy == sample_text(path, VOCAB, "ab", length=30, temperature=1e-3, seed=9)
     with pytest.raises(ValueError, match="temperature"):
-        rnn_export.sample_text(path, VOCAB, "ab", temperature=0)
-    with pytest.raises(ValueError, match="vocab has"):
-        rnn_export.sample_text(path, CharVocabulary.build("xyz"), "x")
+        sample_text(path, VOCAB, "ab", temperature=0)
+    with pytest.raises(ValueError, match="vocabulary has"):
+        sample_text(path, CharVocabulary.build("xyz"), "x")
     with pytest.raises(FileNotFoundError):
-        rnn_export.sample_text(str(tmp_path / "missing.tflite"), VOCAB, "a")
+        sample_text(str(tmp_path / "missing.tflite"), VOCAB, "a")
 
 
 def test_int8_needs_calibration(tmp_path):
     model = char_lm(len(VOCAB), cell="rnn", units=4, embedding_dim=4)
-    with pytest.raises(ValueError, match="calibration_sequences"):
+    with pytest.raises(ValueError, match="representative_data"):
         rnn_export.export_step_tflite(model, str(tmp_path / "a.tflite"), "int8")

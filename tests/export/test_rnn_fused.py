@@ -43,7 +43,7 @@ def fused(tmp_path_factory):
     reports = {
         mode: rnn_export.export_fused_lstm_tflite(
             model, str(directory / f"fused.{mode}.tflite"), SEQ_LEN, mode,
-            calibration_sequences=calibration)
+            representative_data=calibration)
         for mode in ("float32", "int8")
     }
     return model, reports
@@ -131,11 +131,11 @@ def test_refuses_what_cannot_fuse(fused, tmp_path):
     gru = char_lm(len(VOCAB), cell="gru", units=4, embedding_dim=4, seed=0)
     with pytest.raises(ValueError, match="gru_0"):
         rnn_export.export_fused_lstm_tflite(gru, str(tmp_path / "g.tflite"), SEQ_LEN)
-    with pytest.raises(ValueError, match="calibration_sequences"):
+    with pytest.raises(ValueError, match="representative_data"):
         rnn_export.export_fused_lstm_tflite(model, str(tmp_path / "m.tflite"), SEQ_LEN, "int8")
-    with pytest.raises(ValueError, match="calibration_sequences"):
+    with pytest.raises(ValueError, match="representative_data"):
         rnn_export.export_fused_lstm_tflite(model, str(tmp_path / "m.tflite"), SEQ_LEN, "int8",
-                                            calibration_sequences=np.zeros((2, 7), "int32"))
+                                            representative_data=np.zeros((2, 7), "int32"))
     with pytest.raises(ValueError, match="mode"):
         rnn_export.export_fused_lstm_tflite(model, str(tmp_path / "m.tflite"), SEQ_LEN, "int4")
     assert not list(tmp_path.iterdir())
@@ -165,7 +165,7 @@ def test_per_tensor_step_int8_keeps_ternary_exact_and_is_under_0_3_of_float32(tm
     calibration = np.arange(8, dtype="int32").reshape(2, 4)
     reports = {
         mode: rnn_export.export_step_tflite(model, str(tmp_path / f"{mode}.tflite"), mode,
-                                            calibration_sequences=calibration,
+                                            representative_data=calibration,
                                             per_channel_dense=False)
         for mode in ("float32", "int8")
     }
@@ -183,11 +183,11 @@ def test_per_tensor_step_int8_reproduces_keras_bpc(fused, tmp_path):
     model, _ = fused
     calibration = _text_ids(60, seed=1)[: 4 * SEQ_LEN].reshape(4, SEQ_LEN)
     report = rnn_export.export_step_tflite(model, str(tmp_path / "step.tflite"), "int8",
-                                           calibration_sequences=calibration,
+                                           representative_data=calibration,
                                            per_channel_dense=False)
     ids = _text_ids(100, seed=7)[: 5 * SEQ_LEN + 1]
     x, y = ids[:-1], ids[1:]
     keras_bpc = bits_per_character(y, np.asarray(model(x[None]))[0], from_logits=True)
-    device_bpc = bits_per_character(y, rnn_export.TFLiteStepper(report.path).run(x),
+    device_bpc = bits_per_character(y, rnn_export.run_step_tflite(report.path, x),
                                     from_logits=True)
     assert abs(device_bpc - keras_bpc) < 0.05, (device_bpc, keras_bpc)

@@ -27,12 +27,12 @@ train = tfmodels.data.camvid.load_dataset("data/scenes", "train", crop_size=None
 
 import json
 import os
-import shutil
-import tempfile
 import time
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from tfmodels.utils import atomic
 
 # CamVid's 11-class ids, as `tfmodels.data.camvid` reads them (a test pins the two together);
 # kept here so that generating needs no TensorFlow import.
@@ -512,10 +512,7 @@ def generate(out_dir, seed=0, num_train=200, num_val=50, num_test=50, height=96,
             )
 
     start = time.perf_counter()
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".tmp-", dir=parent)
-    try:
+    with atomic.atomic_directory(out_dir, overwrite=overwrite) as tmp:
         pixels = np.zeros(NUM_CLASSES + 1, np.int64)
         for split, count in counts.items():
             os.makedirs(os.path.join(tmp, split))
@@ -541,15 +538,4 @@ def generate(out_dir, seed=0, num_train=200, num_val=50, num_test=50, height=96,
             json.dump(summary, f, indent=2)
         with open(os.path.join(tmp, "README.md"), "w") as f:
             f.write(_readme(summary))
-        if os.path.exists(out_dir):
-            # Empty target, or one being replaced: move it aside first so the swap is two renames.
-            old = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".old-", dir=parent)
-            os.rename(out_dir, os.path.join(old, "previous"))
-            os.rename(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {**summary, "path": out_dir, "seconds": time.perf_counter() - start}

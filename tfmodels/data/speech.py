@@ -39,7 +39,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import wave
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -50,6 +49,7 @@ from scipy import signal
 
 from tfmodels.data import noise as noise_lib
 from tfmodels.data.noise import NOISE_TYPES
+from tfmodels.utils import atomic
 
 SAMPLE_RATE = 16000
 DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight",
@@ -650,9 +650,8 @@ def generate(out_dir, seed=0, train_utterances=1000, dev_utterances=100, test_ut
     speakers = _speakers(seed, test_speaker_fraction)
     type_codes = {t: i for i, t in enumerate(NOISE_TYPES)}
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with atomic.atomic_directory(out_dir, overwrite=overwrite) as temp:
+        temp = Path(temp)
         manifests = {}
         with concurrent.futures.ThreadPoolExecutor(num_workers) as pool:
             for group, count, speaker_set in (("train", train_utterances, "train"),
@@ -703,14 +702,4 @@ def generate(out_dir, seed=0, train_utterances=1000, dev_utterances=100, test_ut
         }
         with open(temp / "corpus.json", "w", encoding="utf-8") as f:
             json.dump(metadata, f, indent=2)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            os.replace(out_dir, old / out_dir.name)
-            os.replace(temp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(temp, out_dir)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
     return out_dir

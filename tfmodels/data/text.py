@@ -42,14 +42,14 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 import sysconfig
-import tempfile
 import time
 
 import numpy as np
 import tensorflow as tf
+
+from tfmodels.utils import atomic
 
 SPLITS = ("train", "valid", "test")
 PTB_SPLIT_FILES = {split: f"ptb.char.{split}.txt" for split in SPLITS}
@@ -245,7 +245,7 @@ class CharVocabulary:
     def save(self, path):
         """Writes the vocabulary as JSON, atomically (temp file, then rename)."""
         data = json.dumps(self.get_config(), indent=1).encode("ascii")
-        _atomic_write_bytes(os.fspath(path), data)
+        atomic.write_bytes(path, data)
 
     @classmethod
     def load(cls, path):
@@ -517,52 +517,24 @@ def generate(out_dir, seed=0, valid_fraction=0.05, test_fraction=0.05, max_chars
     files[VOCAB_FILE] = json.dumps(vocab.get_config(), indent=1).encode("ascii")
     metadata["generation_seconds"] = round(time.perf_counter() - start, 2)
     files[METADATA_FILE] = json.dumps(metadata, indent=1).encode("ascii")
-    _atomic_write_dir(out_dir, files)
+    _write_corpus_files(out_dir, files)
     return metadata
 
 
-# Atomic writes -------------------------------------------------------------------------------
+def _write_corpus_files(out_dir, files):
+    """Writes `files` ({name: bytes}) into `out_dir`, each atomically, the last name last.
 
-
-def _atomic_write_bytes(path, data):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _atomic_write_dir(out_dir, files):
-    """Writes `files` ({name: bytes}) into `out_dir`; the last name is written last."""
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(out_dir)}.tmp")
-    try:
-        # mkdtemp makes the directory private; the corpus directory should not stay so.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
+    A new (or empty) folder appears whole in one rename; in an existing one only these files
+    are replaced, so whatever else the folder holds stays.
+    """
+    if os.path.isdir(out_dir) and os.listdir(out_dir):
         for name, data in files.items():
-            with open(os.path.join(tmp, name), "wb") as f:
+            atomic.write_bytes(os.path.join(out_dir, name), data)
+        return
+    with atomic.atomic_directory(out_dir) as temp:
+        for name, data in files.items():
+            with open(os.path.join(temp, name), "wb") as f:
                 f.write(data)
-        try:
-            # A fresh directory appears whole, in one rename.
-            os.rename(tmp, out_dir)
-            return
-        except OSError:
-            if not os.path.isdir(out_dir):
-                raise
-        for name in files:
-            os.replace(os.path.join(tmp, name), os.path.join(out_dir, name))
-    finally:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp)
 
 
 # tf.data pipelines ---------------------------------------------------------------------------

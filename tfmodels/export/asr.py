@@ -19,15 +19,13 @@ Example:
     path = export_transcriber(model, Vocabulary(), "export/serving", "asr")
 """
 
-import os
 
 import keras
 import numpy as np
 
 from tfmodels.export import saved_model
+from tfmodels.export.runtime import LiteRTRunner
 from tfmodels.export.tflite import export_tflite
-
-SIGNATURE_KEY = "serving_default"
 
 
 def utterance_features(model, waveform):
@@ -78,56 +76,46 @@ def calibration_steps(model, step, waveforms, chunk_frames, max_samples=64):
 
 
 def export_streaming_tflite(
-    model, path, calibration_waveforms, chunk_frames=8, mode="int8", max_calibration=64
+    model, path, representative_data, chunk_frames=8, mode="int8", max_calibration=64
 ):
     """Exports the streaming step model of `model` as a builtin-ops `.tflite`.
 
     Args:
         model: a trained `AdversarialAcousticModel` (adversarial or baseline).
         path: the `.tflite` path (written atomically).
-        calibration_waveforms: a few utterances (1-D float arrays at the model's rate) whose
-            features and states calibrate the int8 ranges.
+        representative_data: a few utterances (1-D float waveforms at the model's rate) whose
+            features, stepped through the model chunk by chunk, calibrate the int8 ranges of
+            the chunks and of the states they arrive with.
         chunk_frames: feature frames per step (a multiple of the conv stride product).
-        mode: an `export_tflite` mode; "int8" is full integer with float32 I/O.
+        mode: an `export_tflite` mode. The default is "int8" (full integer, float32 I/O),
+            unlike the other exports: this function exists to put the model on a device.
         max_calibration: at most this many calibration steps, spread over the utterances.
 
     Returns:
         The `ExportReport` of `export_tflite`.
     """
-    if not len(calibration_waveforms):
-        raise ValueError("calibration_waveforms must hold at least one utterance")
+    if not len(representative_data):
+        raise ValueError("representative_data must hold at least one utterance")
     step = model.step_model(chunk_frames)
-    data = calibration_steps(model, step, calibration_waveforms, chunk_frames, max_calibration)
+    data = calibration_steps(model, step, representative_data, chunk_frames, max_calibration)
     return export_tflite(step, path, mode=mode, representative_data=data, builtin_only=True)
 
 
-def stream_tflite(path, features, state_shapes=None):
+def stream_tflite(path, features):
     """Runs a step `.tflite` over one utterance's features in the LiteRT interpreter.
 
     Args:
         path: a `.tflite` from `export_streaming_tflite`.
         features: `(frames, num_mel_bins)` normalized log-mel frames (`utterance_features`).
-        state_shapes: `{state name: shape}`; read from the file when None.
 
     Returns:
         `(frames_out, num_classes)` CTC log-probabilities for every streamed chunk.
     """
-    from ai_edge_litert.interpreter import Interpreter
-
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"tflite file not found: {path}")
-    interpreter = Interpreter(model_path=os.fspath(path))
-    runner = interpreter.get_signature_runner(SIGNATURE_KEY)
-    details = runner.get_input_details()
-    chunk_frames = int(details["features"]["shape"][1])
-    if state_shapes is None:
-        state_shapes = {
-            name: tuple(int(d) for d in spec["shape"][1:])
-            for name, spec in details.items()
-            if name != "features"
-        }
-    return step_through(lambda inputs: runner(**inputs), np.asarray(features), state_shapes,
-                        chunk_frames)
+    runner = LiteRTRunner(path)
+    chunk_frames = runner.input_shape("features")[0]
+    state_shapes = {name: runner.input_shape(name) for name in runner.input_names
+                    if name != "features"}
+    return step_through(runner, np.asarray(features), state_shapes, chunk_frames)
 
 
 def export_transcriber(model, vocabulary, base_dir, name, version=None):
@@ -183,11 +171,6 @@ def write_transcriber(model, directory, tokens, separator=" "):
         words = tf.gather(table, ids)
         return {"transcript": tf.strings.reduce_join(words, axis=-1, separator=separator)}
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(
-        SIGNATURE_KEY,
-        transcribe,
-        input_signature=[tf.TensorSpec([None, None], tf.float32, name="waveform")],
+    saved_model.write_saved_model(
+        model, directory, transcribe, input_specs=[("waveform", (None, None), "float32")]
     )
-    archive.write_out(directory, verbose=False)

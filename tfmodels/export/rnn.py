@@ -1,12 +1,12 @@
-"""RNN export for devices: streaming step models, unrolled sequence models, fused LSTM, sampling.
+"""RNN export for devices: streaming step models, unrolled sequence models, fused LSTM.
 
 Three builtin-ops-only `.tflite` forms of a recurrent model (TFLite's builtins have no loop op
 for Keras 3's RNN layers, which would otherwise need Flex kernels):
 
 - `export_step_tflite`: the streaming step model `(x_t, *states) -> (y_t, *new_states)` of
-  `tfmodels.models.rnn.step_model`; the caller carries the states. Float32 or int8 (weights and
-  activations; the activation ranges are calibrated by stepping the Keras model over
-  `calibration_sequences`).
+  `tfmodels.models.rnn.step_model`; `step_stream` / `run_step_tflite` step it in LiteRT,
+  carrying the states. Float32 or int8 (weights and activations; the activation ranges are
+  calibrated by stepping the Keras model over `representative_data` sequences).
 - `export_sequence_tflite`: the whole model unrolled over a fixed sequence length.
 - `export_fused_lstm_tflite`: an LSTM model (char-LM style) whose every LSTM layer the
   converter fuses into one `UNIDIRECTIONAL_SEQUENCE_LSTM` op, what device runtimes accelerate;
@@ -27,16 +27,16 @@ for ternary and binary kernels (one level per matrix), and a smaller file.
 
 Example:
     report = export_step_tflite(model, "export/char_lm_step.int8.tflite", mode="int8",
-                                calibration_sequences=corpus.valid[:2000].reshape(4, -1))
-    print(sample_text("export/char_lm_step.int8.tflite", vocab, "def ", length=200))
+                                representative_data=corpus.valid[:2000].reshape(4, -1))
+    logits = run_step_tflite("export/char_lm_step.int8.tflite", corpus.test[:200])
 """
 
-import os
 import uuid
 
 import numpy as np
 
 from tfmodels.export import saved_model, tflite
+from tfmodels.export.runtime import LiteRTRunner
 from tfmodels.models.rnn import step as step_lib
 
 
@@ -137,7 +137,7 @@ def step_calibration_data(model, sequences, max_samples=200, seed=0):
     return data
 
 
-def export_step_tflite(model, path, mode="float32", calibration_sequences=None, max_samples=200,
+def export_step_tflite(model, path, mode="float32", representative_data=None, max_samples=200,
                        per_channel_dense=True):
     """Exports the streaming step model of `model` (batch 1) as a builtin-ops `.tflite`.
 
@@ -146,8 +146,9 @@ def export_step_tflite(model, path, mode="float32", calibration_sequences=None, 
         path: the `.tflite` path (written atomically).
         mode: "float32", "float16", "dynamic_int8" or "int8" (full integer: int8 weights and
             activations, float32 inputs/outputs at the edges).
-        calibration_sequences: `(n, time, ...)` model inputs; required for "int8", whose
-            activation and state ranges come from stepping the Keras model over them.
+        representative_data: `(n, time, ...)` inputs of the *sequence* model; required for
+            "int8", whose activation and state ranges come from stepping the Keras model over
+            them (`step_calibration_data`).
         max_samples: calibration samples kept (each costs a converter invocation).
         per_channel_dense: with "int8" / "dynamic_int8", give every FULLY_CONNECTED kernel one
             scale per output channel (the converter's default). False stores one scale per
@@ -163,86 +164,44 @@ def export_step_tflite(model, path, mode="float32", calibration_sequences=None, 
     Example:
         report = export_step_tflite(model, "export/step.int8.tflite", "int8", x_valid[:8])
     """
-    if mode == "int8" and calibration_sequences is None:
-        raise ValueError("mode='int8' needs calibration_sequences (model inputs to step over)")
+    tflite.check_mode(mode)
+    if mode == "int8" and representative_data is None:
+        raise ValueError("mode='int8' needs representative_data (sequence-model inputs to step "
+                         "over)")
     data = None
-    if calibration_sequences is not None:
-        data = step_calibration_data(model, calibration_sequences, max_samples)
-    if per_channel_dense or mode not in ("int8", "dynamic_int8"):
-        step = step_lib.step_model(bake_quantized_weights(model), batch_size=None)
-        return tflite.export_tflite(step, path, mode=mode, representative_data=data)
-    return _export(model, path, mode, _step_child, calibration=data)
+    if representative_data is not None:
+        data = step_calibration_data(model, representative_data, max_samples)
+    return tflite.write_tflite(model, path, mode, _step_content, calibration=data,
+                               per_channel_dense=per_channel_dense)
 
 
-def _step_child(model, path, mode, calibration):
+def _step_content(model, mode, calibration, per_channel_dense):
     step = step_lib.step_model(bake_quantized_weights(model), batch_size=None)
-    signature = saved_model.serving_signature(step, batch_size=1)
-    content = _convert(step, saved_model.serving_function(step, signature), signature[0], mode,
-                       calibration, per_channel_dense=False)
-    with open(path, "wb") as f:
-        f.write(content)
+    return tflite.convert(step, mode, calibration, per_channel_dense=per_channel_dense)
 
 
-class TFLiteStepper:
-    """Runs a step-model `.tflite` in the LiteRT interpreter, carrying the states.
-
-    Inputs are quantized and outputs dequantized when the file has int8 I/O.
-
-    Args:
-        path: a `.tflite` written by `export_step_tflite`.
+def step_stream(path):
+    """A `LiteRTStepper` over a step-model `.tflite` (`export_step_tflite`): feed `{"x": x_t}`.
 
     Example:
-        stepper = TFLiteStepper("export/step.int8.tflite")
-        logits = stepper.run(ids)          # (time, vocab): y after each step, states carried
+        stepper = step_stream("export/step.int8.tflite")
+        logits = np.stack([stepper.step({"x": i})["y"][0] for i in ids])
     """
+    runner = LiteRTRunner(path)
+    if "x" not in runner.input_details or "y" not in runner.output_details:
+        raise ValueError(f"{runner.path} is not a step model: inputs {runner.input_names}, "
+                         f"outputs {runner.output_names}")
+    return runner.stepper(data_inputs=["x"])
 
-    def __init__(self, path):
-        from ai_edge_litert.interpreter import Interpreter
 
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no .tflite file at {path}")
-        self.path = path
-        self.interpreter = Interpreter(model_path=path)
-        signatures = self.interpreter.get_signature_list()
-        if not signatures:
-            raise ValueError(f"{path} has no signature; export it with export_step_tflite")
-        self.runner = self.interpreter.get_signature_runner(next(iter(signatures)))
-        self.input_details = self.runner.get_input_details()
-        self.output_details = self.runner.get_output_details()
-        if "x" not in self.input_details or "y" not in self.output_details:
-            raise ValueError(f"{path} is not a step model: inputs {sorted(self.input_details)}")
-        self.state_names = sorted(n for n in self.input_details if n != "x")
-        self.reset()
+def run_step_tflite(path, sequence):
+    """Steps a step-model `.tflite` over `sequence` (`(time, ...)`) from zero states.
 
-    def reset(self):
-        """Zero states (and reset the interpreter's variables)."""
-        self.interpreter.reset_all_variables()
-        self.states = {
-            name: np.zeros(self.input_details[name]["shape"], np.float32)
-            for name in self.state_names
-        }
-
-    def step(self, x):
-        """Feeds one step `x` (shape of the `x` input without batch) and returns `y[0]`."""
-        from tfmodels.export.verify import _dequantize, _quantize
-
-        detail = self.input_details["x"]
-        feed = {"x": _quantize(np.asarray(x).reshape(detail["shape"]), detail)}
-        for name in self.state_names:
-            feed[name] = _quantize(self.states[name], self.input_details[name])
-        out = self.runner(**feed)
-        self.states = {
-            name: _dequantize(out[name], self.output_details[name]).astype(np.float32)
-            for name in self.state_names
-        }
-        return _dequantize(out["y"], self.output_details["y"])[0]
-
-    def run(self, sequence, reset=True):
-        """Steps over `sequence` (`(time, ...)`) and returns the stacked `y` of every step."""
-        if reset:
-            self.reset()
-        return np.stack([self.step(x) for x in np.asarray(sequence)])
+    Returns:
+        `(time, ...)` float32: the `y` after every step.
+    """
+    stepper = step_stream(path)
+    return np.stack([stepper.step({"x": x})["y"][0] for x in np.asarray(sequence)])
 
 
 # Sequence model ----------------------------------------------------------------------------
@@ -266,56 +225,6 @@ def export_sequence_tflite(model, path, seq_len, mode="float32", representative_
     copy = bake_quantized_weights(model, seq_len=seq_len, unroll=True)
     return tflite.export_tflite(copy, path, mode=mode,
                                 representative_data=representative_data)
-
-
-# Sampling ----------------------------------------------------------------------------------
-
-
-def sample_text(path, vocab, seed_text, length=200, temperature=1.0, seed=0):
-    """Generates text with a char-LM step `.tflite` on the device path (LiteRT interpreter).
-
-    Args:
-        path: a step model of a char-LM (`export_step_tflite`), float32 or int8.
-        vocab: the `tfmodels.data.text.CharVocabulary` (or its JSON path) the model was trained
-            with; unknown seed characters map to UNK.
-        seed_text: the prompt, fed first (at least one character).
-        length: characters to generate after the prompt.
-        temperature: > 0; logits are divided by it (lower: more conservative).
-        seed: seed of the sampling.
-
-    Returns:
-        The generated characters (without the prompt). UNK is never sampled.
-
-    Example:
-        print(sample_text("export/char_lm_step.int8.tflite", "export/vocab.json", "The "))
-    """
-    from tfmodels.data.text import CharVocabulary
-
-    if not isinstance(vocab, CharVocabulary):
-        vocab = CharVocabulary.load(vocab)
-    if not seed_text:
-        raise ValueError("seed_text must contain at least one character")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0; got {temperature!r}")
-    if not isinstance(length, int) or length < 0:
-        raise ValueError(f"length must be a non-negative integer; got {length!r}")
-    stepper = TFLiteStepper(path)
-    vocab_size = int(stepper.output_details["y"]["shape"][-1])
-    if vocab_size != len(vocab):
-        raise ValueError(f"{path} predicts {vocab_size} characters, vocab has {len(vocab)}")
-    rng = np.random.default_rng(seed)
-    logits = None
-    for i in vocab.encode(seed_text):
-        logits = stepper.step(np.int32(i))
-    out = []
-    for _ in range(length):
-        z = np.asarray(logits, np.float64) / temperature
-        z[vocab.unk_id] = -np.inf
-        p = np.exp(z - z.max())
-        next_id = int(rng.choice(len(p), p=p / p.sum()))
-        out.append(next_id)
-        logits = stepper.step(np.int32(next_id))
-    return vocab.decode(out)
 
 
 # Fused LSTM --------------------------------------------------------------------------------
@@ -419,23 +328,22 @@ def _fused_serving_function(layers):
     return serve
 
 
-def _fused_child(model, path, mode, seq_len, calibration):
+def _fused_content(model, mode, seq_len, calibration):
     layers = _fusable_layers(model)
     baked = bake_quantized_weights(model, seq_len=seq_len)
     serve = _fused_serving_function([baked.get_layer(layer.name) for layer in layers])
     ((input_name, _, dtype),), (output_name, *_) = saved_model.serving_signature(model)
-    content = _convert(
-        baked, lambda x: {output_name: serve(x)}, [(input_name, (1, seq_len), dtype)], mode,
-        None if calibration is None else {input_name: calibration},
-    )
+    content = tflite.convert(
+        baked, mode, None if calibration is None else {input_name: calibration},
+        function=lambda x: {output_name: serve(x)}, input_specs=[(input_name, (1, seq_len), dtype)],
+    )  # fmt: skip
     ops = tflite.inspect_tflite(content)["op_types"]
     if "UNIDIRECTIONAL_SEQUENCE_LSTM" not in ops:
         raise ValueError(f"the converter did not fuse the LSTM of model {model.name!r}: ops {ops}")
-    with open(path, "wb") as f:
-        f.write(content)
+    return content
 
 
-def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_sequences=None):
+def export_fused_lstm_tflite(model, path, seq_len, mode="float32", representative_data=None):
     """Exports a char-LM-style LSTM model as a `.tflite` with fused `UNIDIRECTIONAL_SEQUENCE_LSTM`.
 
     Each LSTM layer (`QuantLSTM` with its quantized weights baked in, or `keras.layers.LSTM`)
@@ -447,7 +355,7 @@ def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_s
     at zero. *Each `invoke()` continues from where the previous one stopped*: feeding a stream
     in consecutive `seq_len` windows gives the same outputs as running the Keras model over the
     whole stream, and two invokes of the same window give different outputs. Call
-    `interpreter.reset_all_variables()` to start a new stream (zero states). The file has no
+    `LiteRTRunner.reset()` (the interpreter's `reset_all_variables()`) to start a new stream. The file has no
     state inputs or outputs; the final states cannot be read or set.
 
     Args:
@@ -457,8 +365,8 @@ def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_s
         seq_len: the time steps of one invoke.
         mode: "float32", or "int8": full integer (int8 weights and activations, int16 cell
             state inside the LSTM op, float32 input/output at the edges), calibrated on
-            `calibration_sequences`.
-        calibration_sequences: `(n, seq_len)` model inputs, required for "int8"; fed in order,
+            `representative_data`.
+        representative_data: `(n, seq_len)` model inputs, required for "int8"; fed in order,
             each continuing the previous one's state (consecutive windows of a text are the
             natural choice).
 
@@ -472,93 +380,23 @@ def export_fused_lstm_tflite(model, path, seq_len, mode="float32", calibration_s
 
     Example:
         export_fused_lstm_tflite(model, "export/char_lm_fused.int8.tflite", seq_len=64,
-                                 mode="int8", calibration_sequences=valid_ids[:1024].reshape(16, 64))
-        runner = Interpreter("export/char_lm_fused.int8.tflite").get_signature_runner()
-        first = runner(ids=window_0)["logits"]; second = runner(ids=window_1)["logits"]  # one stream
+                                 mode="int8", representative_data=valid_ids[:1024].reshape(16, 64))
+        runner = LiteRTRunner("export/char_lm_fused.int8.tflite")
+        first = runner({"ids": window_0})["logits"]; second = runner({"ids": window_1})["logits"]
     """
-    if mode not in FUSED_MODES:
-        raise ValueError(f"mode must be one of {FUSED_MODES}; got {mode!r}")
+    tflite.check_mode(mode, FUSED_MODES)
     if not isinstance(seq_len, int) or seq_len < 1:
         raise ValueError(f"seq_len must be a positive integer; got {seq_len!r}")
     calibration = None
     if mode == "int8":
-        if calibration_sequences is None:
-            raise ValueError("mode='int8' needs calibration_sequences ((n, seq_len) model inputs)")
-        calibration = np.asarray(calibration_sequences)
+        if representative_data is None:
+            raise ValueError("mode='int8' needs representative_data ((n, seq_len) model inputs)")
+        calibration = np.asarray(representative_data)
         if calibration.ndim < 2 or calibration.shape[1] != seq_len or not calibration.shape[0]:
             raise ValueError(
-                f"calibration_sequences must be (n, seq_len={seq_len}, ...); got "
+                f"representative_data must be (n, seq_len={seq_len}, ...); got "
                 f"{calibration.shape}"
             )
     _fusable_layers(model)  # bad models fail here, before any child process
-    return _export(model, path, mode, _fused_child, seq_len=seq_len, calibration=calibration)
-
-
-# Conversion --------------------------------------------------------------------------------
-
-
-def _export(model, path, mode, child, **kwargs):
-    """Runs `child(model, temp_path, mode, **kwargs)` on TensorFlow, renames, reports."""
-    import keras
-
-    path = os.fspath(path)
-    if not path.endswith(".tflite"):
-        raise ValueError(f"path must end with .tflite, got {path!r}")
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"output directory does not exist: {directory}")
-    temp_path = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
-    try:
-        if keras.backend.backend() == "tensorflow":
-            child(model, temp_path, mode, **kwargs)
-        else:
-            saved_model.run_on_tensorflow(model, child, path=temp_path, mode=mode, **kwargs)
-        os.replace(temp_path, path)
-    finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
-    with open(path, "rb") as f:
-        details = tflite.inspect_tflite(f.read())
-    return tflite.ExportReport(path=path, mode=mode, size_bytes=os.path.getsize(path), **details)
-
-
-def _convert(model, function, input_specs, mode, calibration=None, per_channel_dense=True):
-    """`.tflite` bytes (builtin ops, batch as in `input_specs`) of `function`, which computes
-    with `model`'s weights; "float32", "dynamic_int8" or "int8" (calibrated on `calibration`,
-    `{input name: samples}`)."""
-    import tempfile
-    import warnings
-
-    import keras
-    import tensorflow as tf
-
-    with tempfile.TemporaryDirectory() as temp:
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint(
-            "serving_default", function,
-            input_signature=[tf.TensorSpec(shape, dtype, name=name)
-                             for name, shape, dtype in input_specs],
-        )
-        archive.write_out(temp, verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(temp)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if mode in ("int8", "dynamic_int8"):
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter._experimental_disable_per_channel_quantization_for_dense_layers = (
-                not per_channel_dense
-            )
-        if mode == "int8":
-            converter.representative_dataset = tflite._samples(calibration)
-            # The INT8 set makes the converter fail rather than leave a float op behind.
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        try:
-            with warnings.catch_warnings():
-                # Calibration runs TF's own deprecated interpreter; that is not ours to fix.
-                warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-                return converter.convert()
-        except Exception as err:  # the converter raises ConverterError and plain exceptions
-            error = err
-    # Outside the except block, so the converter's chained traceback is not carried along.
-    raise ValueError(f"TFLite conversion of model {model.name!r} (mode={mode}) failed: "
-                     f"{tflite._converter_message(error)}")
+    return tflite.write_tflite(model, path, mode, _fused_content, seq_len=seq_len,
+                               calibration=calibration)

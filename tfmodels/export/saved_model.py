@@ -13,14 +13,15 @@ that define its custom layers (so classes defined in `__main__` cannot cross ove
 import os
 import pickle
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 
 import keras
 import numpy as np
+
+from tfmodels.export.inputs import named_arrays
+from tfmodels.utils import atomic
 
 SIGNATURE_KEY = "serving_default"
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
@@ -59,14 +60,13 @@ def export_saved_model(model, base_dir, name, version=None, warmup_inputs=None):
     signature = serving_signature(model)
     warmup = None
     if warmup_inputs is not None:
-        warmup = _named_arrays(warmup_inputs, signature, "warmup_inputs")
-
+        warmup = named_arrays(warmup_inputs, signature, "warmup_inputs")
 
     def write(directory):
         if keras.backend.backend() == "tensorflow":
-            write_saved_model(model, directory, signature)
+            write_saved_model(model, directory)
         else:
-            run_on_tensorflow(model, _write_saved_model_child, directory=directory)
+            run_on_tensorflow(model, write_saved_model, directory=directory)
         if warmup is not None:
             _write_warmup(os.path.join(directory, WARMUP_FILE), name, warmup)
 
@@ -100,21 +100,9 @@ def publish_version(base_dir, name, version, write):
     final_dir = os.path.join(model_dir, str(int(version)))
     if os.path.exists(final_dir):
         raise FileExistsError(f"SavedModel version already exists, refusing to overwrite: {final_dir}")
-
-    # A name TF Serving ignores (not an integer) in the same file system, so the rename is atomic.
-    temp_dir = os.path.join(model_dir, f".tmp-{version}-{uuid.uuid4().hex}")
-    try:
+    # The temporary folder's name is not an integer, so TF Serving ignores it until the rename.
+    with atomic.atomic_directory(final_dir) as temp_dir:
         write(temp_dir)
-        try:
-            # os.rename onto an existing non-empty directory fails: a version written
-            # concurrently by someone else is never replaced.
-            os.rename(temp_dir, final_dir)
-        except OSError as err:
-            raise FileExistsError(
-                f"SavedModel version already exists, refusing to overwrite: {final_dir}"
-            ) from err
-    finally:
-        shutil.rmtree(temp_dir, ignore_errors=True)
     return final_dir
 
 
@@ -188,23 +176,33 @@ def serving_function(model, signature):
     return serve
 
 
-def write_saved_model(model, directory, signature):
-    """Writes a SavedModel with one `serving_default` endpoint (TF backend only)."""
+def write_saved_model(model, directory, function=None, input_specs=None):
+    """Writes a SavedModel with one `serving_default` endpoint (TF backend only).
+
+    The one SavedModel writer: TF Serving exports, the `.tflite` converter's input and every
+    family's own signatures (ASR transcriber, fused LSTM) go through it.
+
+    Args:
+        model: the Keras model whose variables the endpoint uses (tracked by the archive).
+        directory: an empty or missing folder.
+        function: `fn(*inputs) -> {output name: tensor}`; default `serving_function(model)`.
+        input_specs: `[(name, shape, dtype)]` of `function`'s inputs; default the model's
+            serving signature (dynamic batch).
+    """
     import tensorflow as tf
 
-    specs, _ = signature
+    if function is None or input_specs is None:
+        signature = serving_signature(model)
+        function = function or serving_function(model, signature)
+        input_specs = input_specs or signature[0]
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
         SIGNATURE_KEY,
-        serving_function(model, signature),
-        input_signature=[tf.TensorSpec(shape, dtype, name=name) for name, shape, dtype in specs],
+        function,
+        input_signature=[tf.TensorSpec(shape, dtype, name=name) for name, shape, dtype in input_specs],
     )
     archive.write_out(directory, verbose=False)
-
-
-def _write_saved_model_child(model, directory):
-    write_saved_model(model, directory, serving_signature(model))
 
 
 # Runs in the child process: loads the model on TensorFlow and calls the export function. The
@@ -278,38 +276,6 @@ def _next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def _named_arrays(inputs, signature, argument):
-    """Maps `inputs` (array, list or dict) to `{input_name: array}`, checking shapes."""
-    specs, _ = signature
-    names = [name for name, _, _ in specs]
-    if isinstance(inputs, dict):
-        if sorted(inputs) != sorted(names):
-            raise ValueError(f"{argument} keys {sorted(inputs)} do not match the inputs {names}")
-        arrays = [inputs[name] for name in names]
-    elif isinstance(inputs, (list, tuple)):
-        arrays = list(inputs)
-    else:
-        arrays = [inputs]
-    if len(arrays) != len(specs):
-        raise ValueError(f"{argument} has {len(arrays)} arrays, the model has inputs {names}")
-    named = {}
-    batch = None
-    for (name, shape, dtype), array in zip(specs, arrays):
-        array = np.asarray(array)
-        if array.ndim != len(shape) or any(
-            want is not None and want != got for want, got in zip(shape[1:], array.shape[1:])
-        ):
-            raise ValueError(
-                f"{argument} for input {name!r} has shape {array.shape}, expected "
-                f"(batch,) + {tuple(shape[1:])}"
-            )
-        if batch is not None and array.shape[0] != batch:
-            raise ValueError(f"{argument} arrays have different batch sizes")
-        batch = array.shape[0]
-        named[name] = array.astype(keras.backend.standardize_dtype(dtype))
-    return named
-
-
 def _write_warmup(path, model_name, arrays):
     import tensorflow as tf
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
@@ -323,5 +289,6 @@ def _write_warmup(path, model_name, arrays):
         predict_log=prediction_log_pb2.PredictLog(request=request)
     )
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    # Inside the version's temporary folder: the whole version appears at once.
     with tf.io.TFRecordWriter(path) as writer:
         writer.write(record.SerializeToString())

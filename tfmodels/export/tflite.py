@@ -24,13 +24,14 @@ import dataclasses
 import os
 import re
 import tempfile
-import uuid
 import warnings
 
 import keras
 import numpy as np
 
 from tfmodels.export import saved_model
+from tfmodels.export.inputs import named_arrays
+from tfmodels.utils import atomic
 
 MODES = ("float32", "float16", "dynamic_int8", "int8")
 
@@ -63,17 +64,23 @@ class ExportReport:
         return "\n".join(
             [
                 f"{self.path} ({self.mode}, {self.size_bytes / 1024:.1f} KiB)",
-                f"  inputs:  {_format_io(self.inputs)}",
-                f"  outputs: {_format_io(self.outputs)}",
-                f"  ops:     {_format_counts(self.op_types)}",
-                f"  tensors: {_format_counts(self.tensor_dtypes)}",
-                f"  weights: {_format_counts(self.weight_dtypes)}",
+                f"  inputs:  {format_io(self.inputs)}",
+                f"  outputs: {format_io(self.outputs)}",
+                f"  ops:     {format_counts(self.op_types)}",
+                f"  tensors: {format_counts(self.tensor_dtypes)}",
+                f"  weights: {format_counts(self.weight_dtypes)}",
             ]
         )
 
 
 def export_tflite(
-    model, path, mode="float32", representative_data=None, builtin_only=True, int8_io=False
+    model,
+    path,
+    mode="float32",
+    representative_data=None,
+    builtin_only=True,
+    int8_io=False,
+    per_channel_dense=True,
 ):
     """Converts `model` to a `.tflite` file (batch 1) and reports what the file contains.
 
@@ -84,81 +91,131 @@ def export_tflite(
             conversion leaves any existing file untouched and no partial file.
         mode: `"float32"`; `"float16"` (float16 weights, float compute); `"dynamic_int8"` (int8
             weights, float activations, no calibration); `"int8"` (full integer, see module doc).
-        representative_data: calibration inputs for `"int8"`: an array with a leading sample
-            axis (single-input model), or a list / dict keyed by input name of such arrays.
-            Fed one sample at a time; a few dozen samples are plenty.
+        representative_data: calibration inputs for `"int8"`, in any form
+            `tfmodels.export.inputs.named_arrays` reads: an array with a leading sample axis, a
+            list of samples as TFLite's `representative_dataset` yields them, a dict or list
+            per input, a generator, a callable returning one, or a `tf.data.Dataset`. Fed one
+            sample at a time; a few dozen samples are plenty.
         builtin_only: refuse models that need Flex (TensorFlow) kernels.
         int8_io: with `"int8"`, make the file's inputs and outputs int8 instead of float32.
+        per_channel_dense: with `"int8"` / `"dynamic_int8"`, one scale per output channel for
+            FULLY_CONNECTED kernels (the converter's default); False stores one per kernel
+            (exact for binary and ternary kernels, smaller files).
 
     Returns:
         An `ExportReport`.
 
     Raises:
-        ValueError: bad arguments, `"int8"` without ranges, Flex ops with `builtin_only`, or a
-            conversion failure (with the converter's error lines).
+        ValueError: bad arguments, `"int8"` without ranges, Flex ops with `builtin_only`, a
+            conversion failure (with the converter's error lines), or a file that does not
+            hold the types `mode` asks for.
 
     Example:
         >>> report = export_tflite(model, "export/model.tflite", mode="int8",
         ...                        representative_data=x_train[:32])  # doctest: +SKIP
         >>> print(report)  # doctest: +SKIP
     """
-    path = os.fspath(path)
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if not path.endswith(".tflite"):
-        raise ValueError(f"path must end with .tflite, got {path!r}")
     if int8_io and mode != "int8":
         raise ValueError(f"int8_io=True needs mode='int8', got mode={mode!r}")
+    check_mode(mode)
     signature = saved_model.serving_signature(model, batch_size=1)
     calibration = None
     if representative_data is not None:
-        calibration = saved_model._named_arrays(
-            representative_data, signature, "representative_data"
-        )
-        if not next(iter(calibration.values())).shape[0]:
-            raise ValueError("representative_data has no samples")
+        calibration = named_arrays(representative_data, signature, "representative_data")
+    return write_tflite(
+        model, path, mode, convert, calibration=calibration, builtin_only=builtin_only,
+        int8_io=int8_io, per_channel_dense=per_channel_dense,
+    )  # fmt: skip
+
+
+def check_mode(mode, modes=MODES):
+    if mode not in modes:
+        raise ValueError(f"mode must be one of {modes}, got {mode!r}")
+
+
+def write_tflite(model, path, mode, content_fn, **kwargs):
+    """Writes `content_fn(model, mode, **kwargs)` (`.tflite` bytes) to `path` and reports it.
+
+    The one export path of every `.tflite` family: `content_fn` runs on TensorFlow (in a child
+    process that rebuilds `model` when the backend is another one), the file is written
+    atomically, and the result is checked against `mode` before it is reported.
+
+    Args:
+        model: the Keras model.
+        path: the `.tflite` path; its folder must exist.
+        mode: the export mode (what the file is checked for).
+        content_fn: a module-level function `(model, mode, **kwargs) -> bytes`, usually one
+            that ends in `convert(...)`.
+        **kwargs: picklable arguments for `content_fn`.
+
+    Returns:
+        An `ExportReport`.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".tflite"):
+        raise ValueError(f"path must end with .tflite, got {path!r}")
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"output directory does not exist: {directory}")
-
-    temp_path = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
-    try:
-        if keras.backend.backend() == "tensorflow":
-            content = convert(model, mode, calibration, builtin_only, int8_io)
-            with open(temp_path, "wb") as f:
-                f.write(content)
-        else:
+    if keras.backend.backend() == "tensorflow":
+        content = content_fn(model, mode, **kwargs)
+    else:
+        with tempfile.TemporaryDirectory() as temp:
+            temp_path = os.path.join(temp, "model.tflite")
             saved_model.run_on_tensorflow(
-                model,
-                _export_child,
-                path=temp_path,
-                mode=mode,
-                calibration=calibration,
-                builtin_only=builtin_only,
-                int8_io=int8_io,
-            )
-        os.replace(temp_path, path)
-    finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
-    with open(path, "rb") as f:
-        details = inspect_tflite(f.read())
-    return ExportReport(path=path, mode=mode, size_bytes=os.path.getsize(path), **details)
+                model, _write_content, path=temp_path, content_fn=content_fn, mode=mode,
+                kwargs=kwargs,
+            )  # fmt: skip
+            with open(temp_path, "rb") as f:
+                content = f.read()
+    details = inspect_tflite(content)
+    _check_types(model, mode, details)
+    atomic.write_bytes(path, content)
+    return ExportReport(path=path, mode=mode, size_bytes=len(content), **details)
 
 
-def convert(model, mode, calibration=None, builtin_only=True, int8_io=False):
-    """Returns the `.tflite` flatbuffer bytes for `model` (TF backend; see `export_tflite`)."""
+def convert(
+    model,
+    mode,
+    calibration=None,
+    builtin_only=True,
+    int8_io=False,
+    per_channel_dense=True,
+    function=None,
+    input_specs=None,
+):
+    """The one converter: `.tflite` bytes for `model` (TensorFlow backend; see `export_tflite`).
+
+    Keras model -> SavedModel (`saved_model.write_saved_model`) -> `TFLiteConverter`, with the
+    calibration, the op sets, the warning filter and the error translation of every export.
+
+    Args:
+        model: the Keras model whose weights the endpoint computes with.
+        mode: one of `MODES`.
+        calibration: `{input name: samples}` (`inputs.named_arrays`) or None.
+        builtin_only, int8_io, per_channel_dense: as for `export_tflite`.
+        function, input_specs: a custom endpoint `fn(*inputs) -> {name: tensor}` and its
+            `[(name, shape, dtype)]` (default: the model's serving signature at batch 1).
+    """
     import tensorflow as tf
 
-    signature = saved_model.serving_signature(model, batch_size=1)
-    has_fake_quant = mode == "int8" and _has_fake_quant(model, signature)
+    check_mode(mode)
+    if function is None:
+        signature = saved_model.serving_signature(model, batch_size=1)
+        function, input_specs = saved_model.serving_function(model, signature), signature[0]
+    if calibration is not None:
+        calibration = {
+            name: np.asarray(calibration[name]).astype(keras.backend.standardize_dtype(dtype))
+            for name, _, dtype in input_specs
+        }
+    has_fake_quant = mode == "int8" and _has_fake_quant(function, input_specs)
     if mode == "int8" and calibration is None and not has_fake_quant:
         raise ValueError(
             "mode='int8' needs activation ranges: the model has no fake-quant ops (QAT) and "
             "no representative_data was given"
         )
     with tempfile.TemporaryDirectory() as temp:
-        saved_model.write_saved_model(model, temp, signature)
+        saved_model.write_saved_model(model, temp, function, input_specs)
 
         def converter_for(ops):
             converter = tf.lite.TFLiteConverter.from_saved_model(temp)
@@ -166,12 +223,15 @@ def convert(model, mode, calibration=None, builtin_only=True, int8_io=False):
             if mode == "float16":
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
                 converter.target_spec.supported_types = [tf.float16]
-            elif mode == "dynamic_int8":
+            elif mode in ("dynamic_int8", "int8"):
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            elif mode == "int8":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                # No public switch exists for this converter option (TF 2.21).
+                converter._experimental_disable_per_channel_quantization_for_dense_layers = (
+                    not per_channel_dense
+                )
+            if mode == "int8":
                 if calibration is not None:
-                    converter.representative_dataset = _samples(calibration)
+                    converter.representative_dataset = calibration_samples(calibration)
                 if int8_io:
                     converter.inference_input_type = tf.int8
                     converter.inference_output_type = tf.int8
@@ -201,13 +261,24 @@ def convert(model, mode, calibration=None, builtin_only=True, int8_io=False):
                     f"{', '.join(flex_ops)}; rebuild it from builtin-convertible layers (e.g. "
                     "RNN layers with unroll=True) or pass builtin_only=False"
                 )
-        hint = ""
-        if mode == "int8" and calibration is None:
-            hint = " (tensors without fake-quant ranges need representative_data)"
-        raise ValueError(
-            f"TFLite conversion of model {model.name!r} (mode={mode}) failed{hint}: "
-            f"{_converter_message(error)}"
-        )
+    hint = ""
+    if mode == "int8" and calibration is None:
+        hint = " (tensors without fake-quant ranges need representative_data)"
+    raise ValueError(
+        f"TFLite conversion of model {model.name!r} (mode={mode}) failed{hint}: "
+        f"{converter_message(error)}"
+    )
+
+
+def calibration_samples(calibration):
+    """TFLite's `representative_dataset`: a callable yielding `{name: one sample}` dicts."""
+    count = next(iter(calibration.values())).shape[0]
+
+    def generate():
+        for i in range(count):
+            yield {name: array[i : i + 1] for name, array in calibration.items()}
+
+    return generate
 
 
 def inspect_tflite(content):
@@ -273,31 +344,27 @@ def inspect_tflite(content):
     }
 
 
-def _export_child(model, path, mode, calibration, builtin_only, int8_io):
+def _write_content(model, path, content_fn, mode, kwargs):
     with open(path, "wb") as f:
-        f.write(convert(model, mode, calibration, builtin_only, int8_io))
+        f.write(content_fn(model, mode, **kwargs))
 
 
-def _has_fake_quant(model, signature):
+def _check_types(model, mode, details):
+    """A file must hold what `mode` promises (the converter can silently fall back to float)."""
+    if mode == "int8" and "int8" not in details["tensor_dtypes"]:
+        raise ValueError(f"the int8 conversion of model {model.name!r} produced no int8 tensors "
+                         f"(tensors: {details['tensor_dtypes']}); check the calibration data")
+
+
+def _has_fake_quant(function, input_specs):
     import tensorflow as tf
 
-    specs, _ = signature
     graph = (
-        tf.function(saved_model.serving_function(model, signature))
-        .get_concrete_function(*[tf.TensorSpec(shape, dtype) for _, shape, dtype in specs])
+        tf.function(function)
+        .get_concrete_function(*[tf.TensorSpec(shape, dtype) for _, shape, dtype in input_specs])
         .graph
     )
     return any(op.type.startswith("FakeQuant") for op in graph.get_operations())
-
-
-def _samples(calibration):
-    count = next(iter(calibration.values())).shape[0]
-
-    def generate():
-        for i in range(count):
-            yield {name: array[i : i + 1] for name, array in calibration.items()}
-
-    return generate
 
 
 def _flex_ops_needed(converter):
@@ -311,7 +378,8 @@ def _flex_ops_needed(converter):
     )
 
 
-def _converter_message(error):
+def converter_message(error):
+    """The converter's error as one line: its `error:` lines and op summaries."""
     lines = [line.strip() for line in str(error).splitlines()]
     # "loc(...): error: 'tf.X' op is ..." plus the converter's "Custom ops: X" summary.
     kept = [re.sub(r"^.*error:\s*", "", line) for line in lines if "error:" in line]
@@ -331,9 +399,11 @@ def _enum_names(enum_class):
     }
 
 
-def _format_counts(counts):
+def format_counts(counts):
+    """`{name: count}` as `name xN, ...`."""
     return ", ".join(f"{name} x{count}" for name, count in counts.items()) or "-"
 
 
-def _format_io(specs):
+def format_io(specs):
+    """`[(name, shape, dtype)]` as `name[shape]:dtype, ...`."""
     return ", ".join(f"{name}{list(shape)}:{dtype}" for name, shape, dtype in specs) or "-"

@@ -6,6 +6,8 @@ import os
 import numpy as np
 
 from tfmodels.export import saved_model, tflite
+from tfmodels.export.inputs import named_arrays
+from tfmodels.export.runtime import LiteRTRunner
 
 
 @dataclasses.dataclass
@@ -43,17 +45,17 @@ class VerifyReport:
     def __str__(self):
         lines = [
             f"{self.path}: {self.size_bytes / 1024:.1f} KiB, {self.num_samples} samples",
-            f"  inputs:  {tflite._format_io(self.inputs)}",
-            f"  outputs: {tflite._format_io(self.outputs)}",
+            f"  inputs:  {tflite.format_io(self.inputs)}",
+            f"  outputs: {tflite.format_io(self.outputs)}",
         ]
         for name, error in self.max_abs_error.items():
             agreement = self.argmax_agreement.get(name)
             agree = "-" if agreement is None else f"{100 * agreement:.2f}%"
             lines.append(f"  {name}: max abs error {error:.4g}, argmax agreement {agree}")
         lines += [
-            f"  ops:     {tflite._format_counts(self.op_types)}",
-            f"  tensors: {tflite._format_counts(self.tensor_dtypes)}",
-            f"  weights: {tflite._format_counts(self.weight_dtypes)}",
+            f"  ops:     {tflite.format_counts(self.op_types)}",
+            f"  tensors: {tflite.format_counts(self.tensor_dtypes)}",
+            f"  weights: {tflite.format_counts(self.weight_dtypes)}",
         ]
         return "\n".join(lines)
 
@@ -61,16 +63,17 @@ class VerifyReport:
 def verify_tflite(path, model, inputs):
     """Runs `path` in `ai_edge_litert`'s interpreter on `inputs` and compares with `model`.
 
-    Int8 inputs are quantized and int8 outputs dequantized with the file's scale and zero
-    point. A file with batch 1 (what `export_tflite` writes) is run one sample at a time, with
-    the interpreter's variables reset before each, so stateful kernels (fused LSTM) start fresh
-    as the Keras model does.
+    The file runs in `tfmodels.export.runtime.LiteRTRunner`: int8 inputs are quantized and int8
+    outputs dequantized with the file's scale and zero point; a batch-1 file (what
+    `export_tflite` writes) runs one sample at a time, its variables reset before each, so
+    stateful kernels (fused LSTM) start fresh as the Keras model does.
 
     Args:
         path: the `.tflite` file.
         model: the Keras model it was exported from (any backend).
-        inputs: an array (single-input model), or a list / dict keyed by input name of arrays,
-            with a leading sample axis.
+        inputs: the inputs to compare on, in any form `tfmodels.export.inputs.named_arrays`
+            reads (an array with a leading sample axis for a one-input model, a dict keyed by
+            input name, samples one by one, a generator or dataset).
 
     Returns:
         A `VerifyReport`.
@@ -79,44 +82,26 @@ def verify_tflite(path, model, inputs):
         >>> report = verify_tflite("export/model.tflite", model, x_test[:64])  # doctest: +SKIP
         >>> print(report)  # doctest: +SKIP
     """
-    from ai_edge_litert.interpreter import Interpreter
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no .tflite file at {path}")
     signature = saved_model.serving_signature(model)
-    arrays = saved_model._named_arrays(inputs, signature, "inputs")
+    arrays = named_arrays(inputs, signature, "inputs")
     count = next(iter(arrays.values())).shape[0]
-    if not count:
-        raise ValueError("inputs has no samples")
 
+    runner = LiteRTRunner(path)
+    if runner.input_names != sorted(arrays):
+        raise ValueError(
+            f"{path} takes inputs {runner.input_names}, model {model.name!r} takes {sorted(arrays)}"
+        )
+    for name in arrays:
+        want, got = runner.input_shape(name), tuple(arrays[name].shape[1:])
+        if len(want) != len(got) or any(w not in (None, g) for w, g in zip(want, got)):
+            raise ValueError(f"{path} takes {name!r} of shape (batch,) + {want}, inputs has "
+                             f"(batch,) + {got}")
+    actual = runner.predict(arrays)
     with open(path, "rb") as f:
         details = tflite.inspect_tflite(f.read())
-    interpreter = Interpreter(model_path=path)
-    signatures = interpreter.get_signature_list()
-    if not signatures:
-        raise ValueError(f"{path} has no signature; export it with export_tflite")
-    runner = interpreter.get_signature_runner(next(iter(signatures)))
-    input_details = runner.get_input_details()
-    output_details = runner.get_output_details()
-    if sorted(input_details) != sorted(arrays):
-        raise ValueError(
-            f"{path} takes inputs {sorted(input_details)}, model {model.name!r} takes {sorted(arrays)}"
-        )
-    batch = int(next(iter(input_details.values()))["shape"][0])
-    step = 1 if batch == 1 else count
-
-    results = {name: [] for name in output_details}
-    for start in range(0, count, step):
-        interpreter.reset_all_variables()
-        feed = {
-            name: _quantize(array[start : start + step], input_details[name])
-            for name, array in arrays.items()
-        }
-        outputs = runner(**feed)
-        for name, value in outputs.items():
-            results[name].append(_dequantize(value, output_details[name]))
-    actual = {name: np.concatenate(parts) for name, parts in results.items()}
 
     expected = _keras_outputs(model, signature, arrays)
     max_abs_error, argmax_agreement = {}, {}
@@ -149,19 +134,3 @@ def _keras_outputs(model, signature, arrays):
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return {name: np.asarray(value) for name, value in zip(output_names, outputs)}
-
-
-def _quantize(array, detail):
-    dtype = np.dtype(detail["dtype"])
-    scale, zero_point = detail["quantization"]
-    if np.issubdtype(dtype, np.integer) and scale:
-        info = np.iinfo(dtype)
-        array = np.clip(np.round(array / scale + zero_point), info.min, info.max)
-    return array.astype(dtype)
-
-
-def _dequantize(array, detail):
-    scale, zero_point = detail["quantization"]
-    if np.issubdtype(array.dtype, np.integer) and scale:
-        return (array.astype(np.float32) - zero_point) * scale
-    return array

@@ -14,7 +14,6 @@ Example:
 import dataclasses
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tfmodels.data import speech
 from tfmodels.metrics.speech import word_error_rate
 from tfmodels.models.asr.adversarial import AdversarialAcousticModel, baseline_acoustic_model
 from tfmodels.models.asr.decoding import beam_search_decode, greedy_decode
+from tfmodels.utils import atomic
 
 # The corpus `tfmodels-train --task=asr` generates when `data_dir` has none: small enough to
 # synthesize in a few minutes on 2 cores.
@@ -351,15 +351,10 @@ def _save(result, model, config):
     folder = Path(config.export_dir)
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"asr_{kind}_{'-'.join(config.seen_noises)}_seed{config.seed}"
-    model_path = folder / f"{stem}.keras"
-    temp = folder / f".{stem}.tmp.keras"
-    model.save(temp)
-    os.replace(temp, model_path)
+    model_path = atomic.save_model(model, folder / f"{stem}.keras")
     payload = {k: v for k, v in dataclasses.asdict(result).items() if k != "model"}
     payload["model_path"] = str(model_path)
-    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".json", delete=False) as f:
-        json.dump(payload, f, indent=2)
-    os.replace(f.name, folder / f"{stem}.json")
+    atomic.write_json(folder / f"{stem}.json", payload)
     return str(model_path)
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfmodels.utils import atomic
+
 SEEN_SETS = (("babble",), ("babble", "white"), ("babble", "white", "engine", "street"))
 
 
@@ -110,12 +112,8 @@ def markdown_table(results):
 
 
 def _write(path, text):
-    path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temp = f"{path}.tmp{os.getpid()}"
-    with open(temp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(temp, path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic.write_text(path, text)
 
 
 def main(argv=None):

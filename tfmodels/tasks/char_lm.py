@@ -17,7 +17,6 @@ Example:
 
 import dataclasses
 import os
-import tempfile
 
 import keras
 import numpy as np
@@ -25,6 +24,7 @@ import numpy as np
 from tfmodels.data import text as text_data
 from tfmodels.metrics.language import BitsPerCharacter, bits_per_character
 from tfmodels.models.rnn import char_lm, quantizers
+from tfmodels.utils.atomic import save_model
 
 DEFAULT_DATA_DIR = os.path.join("data", "text")
 
@@ -178,7 +178,7 @@ def train_char_lm(
 
     os.makedirs(export_dir, exist_ok=True)
     name = f"char_lm_{cell}_{quantizer}{'_stochastic' if stochastic else ''}"
-    result.model_path = _save_model(model, os.path.join(export_dir, f"{name}.keras"))
+    result.model_path = save_model(model, os.path.join(export_dir, f"{name}.keras"))
     result.vocab_path = os.path.join(export_dir, f"{name}.vocab.json")
     corpus.vocab.save(result.vocab_path)
     held_out = corpus.test[: device_eval_chars + 1]
@@ -193,10 +193,10 @@ def train_char_lm(
     for mode in ("float32", "int8") if int8 else ("float32",):
         report = rnn_export.export_step_tflite(
             model, os.path.join(export_dir, f"{name}_step.{mode}.tflite"), mode=mode,
-            calibration_sequences=calibration if mode == "int8" else None,
+            representative_data=calibration if mode == "int8" else None,
             per_channel_dense=per_channel_dense)
         result.tflite[mode] = report
-        logits = rnn_export.TFLiteStepper(report.path).run(x)
+        logits = rnn_export.run_step_tflite(report.path, x)
         result.device_bpc[mode] = bits_per_character(y, logits, from_logits=True)
     return result
 
@@ -207,14 +207,50 @@ def _calibration_windows(ids, seq_len, seed, count=4):
     return np.stack([ids[s : s + seq_len] for s in starts]).astype(np.int32)
 
 
-def _save_model(model, path):
-    directory = os.path.dirname(path) or "."
-    fd, temp = tempfile.mkstemp(suffix=".keras", dir=directory, prefix=".tmp-")
-    os.close(fd)
-    try:
-        model.save(temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-    return path
+def sample_text(path, vocabulary, seed_text, length=200, temperature=1.0, seed=0):
+    """Generates text with a char-LM step `.tflite` on the device path (LiteRT interpreter).
+
+    Args:
+        path: a step model of a char-LM (`tfmodels.export.rnn.export_step_tflite`), float32
+            or int8.
+        vocabulary: the `tfmodels.data.text.CharVocabulary` (or its JSON path) the model was
+            trained with; unknown seed characters map to UNK.
+        seed_text: the prompt, fed first (at least one character).
+        length: characters to generate after the prompt.
+        temperature: > 0; logits are divided by it (lower: more conservative).
+        seed: seed of the sampling.
+
+    Returns:
+        The generated characters (without the prompt). UNK is never sampled.
+
+    Example:
+        print(sample_text("export/char_lm_step.int8.tflite", "export/vocab.json", "The "))
+    """
+    from tfmodels.export.rnn import step_stream
+
+    if not isinstance(vocabulary, text_data.CharVocabulary):
+        vocabulary = text_data.CharVocabulary.load(vocabulary)
+    if not seed_text:
+        raise ValueError("seed_text must contain at least one character")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature!r}")
+    if not isinstance(length, int) or length < 0:
+        raise ValueError(f"length must be a non-negative integer; got {length!r}")
+    stepper = step_stream(path)
+    vocab_size = int(stepper.runner.output_details["y"]["shape"][-1])
+    if vocab_size != len(vocabulary):
+        raise ValueError(f"{path} predicts {vocab_size} characters, the vocabulary has "
+                         f"{len(vocabulary)}")
+    rng = np.random.default_rng(seed)
+    logits = None
+    for i in vocabulary.encode(seed_text):
+        logits = stepper.step({"x": np.int32(i)})["y"][0]
+    out = []
+    for _ in range(length):
+        z = np.asarray(logits, np.float64) / temperature
+        z[vocabulary.unk_id] = -np.inf
+        p = np.exp(z - z.max())
+        next_id = int(rng.choice(len(p), p=p / p.sum()))
+        out.append(next_id)
+        logits = stepper.step({"x": np.int32(next_id)})["y"][0]
+    return vocabulary.decode(out)

@@ -21,7 +21,7 @@ import numpy as np
 
 from tfmodels.data import digits as digits_data
 from tfmodels.models.rnn import RNN_LAYERS, quantizers
-from tfmodels.tasks.char_lm import _save_model
+from tfmodels.utils.atomic import save_model
 
 
 @dataclasses.dataclass
@@ -144,15 +144,15 @@ def train_digits(
 
     os.makedirs(export_dir, exist_ok=True)
     name = f"digits_{cell}_{quantizer}{'_stochastic' if stochastic else ''}"
-    result.model_path = _save_model(model, os.path.join(export_dir, f"{name}.keras"))
+    result.model_path = save_model(model, os.path.join(export_dir, f"{name}.keras"))
     keras_pred = np.argmax(model.predict(splits.x_test, verbose=0), -1)
     result.device_accuracy["keras"] = float(np.mean(keras_pred == splits.y_test))
     for mode in ("float32", "int8") if int8 else ("float32",):
         report = rnn_export.export_step_tflite(
             model, os.path.join(export_dir, f"{name}_step.{mode}.tflite"), mode=mode,
-            calibration_sequences=splits.x_train[:32] if mode == "int8" else None)
+            representative_data=splits.x_train[:32] if mode == "int8" else None)
         result.tflite[mode] = report
-        stepper = rnn_export.TFLiteStepper(report.path)
-        pred = np.array([np.argmax(stepper.run(x)[-1]) for x in splits.x_test])
+        pred = np.array([np.argmax(rnn_export.run_step_tflite(report.path, x)[-1])
+                         for x in splits.x_test])
         result.device_accuracy[mode] = float(np.mean(pred == splits.y_test))
     return result

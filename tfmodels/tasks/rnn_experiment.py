@@ -19,6 +19,7 @@ import time
 
 from tfmodels.tasks.char_lm import train_char_lm
 from tfmodels.tasks.digits import train_digits
+from tfmodels.utils import atomic
 
 CELLS = ("rnn", "gru", "lstm")
 VARIANTS = (
@@ -125,12 +126,8 @@ def results_table(records, char_lm_settings=None, digits_settings=None):
 
 
 def _atomic_write(path, text):
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    temp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    with open(temp, "w") as f:
-        f.write(text)
-    os.replace(temp, path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    atomic.write_text(path, text)
 
 
 def main(argv=None):

@@ -14,30 +14,35 @@ Steps and artifacts (`export_dir` defaults to `export/`, `work_dir` to
 `<export_dir>/runs/segmentation`):
 
 1. Data: `data_dir` (CamVid layout); when None, `data/scenes`, generated first if missing.
-2. Float training with `model.fit`: checkpoints (`work_dir/float.keras`, best validation mIoU),
+2. Float training with `model.fit`: checkpoints (`work_dir/float.keras`, best validation mIoU,
+   written atomically),
    `BackupAndRestore` state (`work_dir/backup/float`, so an interrupted run resumes where it
    stopped), TensorBoard logs (`work_dir/logs`), per-epoch mIoU and global accuracy.
 3. QAT fine-tuning of `model.quantized_twin()` (weights copied from the float model), with its
    own checkpoint and backup (`work_dir/qat.keras`, `work_dir/backup/qat`).
 4. PNG overlays (image | truth | prediction) of a few validation frames: `work_dir/overlays/`.
 5. Export: an int8 `.tflite` (builtin ops only, calibrated on a few training frames for the
-   BatchNorm tensors that carry no fake-quant) at `export_dir/<name>.tflite`, and a TF Serving
-   SavedModel at `export_dir/serving/<name>/<version>/`.
+   BatchNorm tensors that carry no fake-quant) at `export_dir/<name>.tflite`, the float model
+   as float32 `.tflite` beside it (`<name>.float32.tflite`, the size baseline), and a TF
+   Serving SavedModel at `export_dir/serving/<name>/<version>/`.
 6. Evaluation of the `.tflite` itself in the LiteRT interpreter on the validation frames, beside
-   the float and QAT Keras models on the same frames, and a printed report.
+   the float and QAT Keras models on the same frames, and a printed report
+   (`SegmentationReport`, also written to `work_dir/report.json`).
 """
 
-import json
+import dataclasses
 import os
 import time
-import uuid
 
 import keras
 import numpy as np
 from PIL import Image
 
+from tfmodels.callbacks import ModelCheckpoint
 from tfmodels.data import camvid, scenes
 from tfmodels.export import export_saved_model, export_tflite
+from tfmodels.export import tflite as tflite_lib
+from tfmodels.export.runtime import LiteRTRunner
 from tfmodels.metrics.segmentation import (
     GlobalAccuracy,
     MeanIoU,
@@ -45,6 +50,7 @@ from tfmodels.metrics.segmentation import (
     scores_from_confusion_matrix,
 )
 from tfmodels.models.segmentation import FCDenseNet, fc_densenet56, fc_densenet67, fc_densenet103
+from tfmodels.utils import atomic
 
 MODELS = {
     "fc_densenet56": fc_densenet56,
@@ -62,6 +68,66 @@ PALETTE = np.array(
     ],
     dtype=np.uint8,
 )  # fmt: skip
+
+
+@dataclasses.dataclass
+class SegmentationReport:
+    """What `run()` trained, exported and measured.
+
+    Attributes:
+        model, parameters: the Keras model's name and parameter count.
+        data_dir, num_val_frames: the dataset and how many validation frames were scored.
+        float, qat, tflite: scores on the validation frames (`mean_iou`, `global_accuracy`,
+            `per_class_iou`) of the float Keras model, the QAT Keras model (None without QAT)
+            and the `.tflite` in LiteRT (plus `argmax_agreement_with_keras`, against the model
+            it was exported from).
+        miou_drop_points: float Keras mIoU minus `.tflite` mIoU, in points.
+        overlays: the PNG paths.
+        tflite_path, tflite_mode, tflite_bytes, tflite_op_types, tflite_tensor_dtypes: the
+            exported file and what it holds.
+        float32_tflite_path, float32_tflite_bytes: the float model as float32 `.tflite`.
+        tflite_latency_ms_median: per-frame LiteRT invoke time, median.
+        saved_model_path, keras_path: the SavedModel version and the final `.keras` checkpoint.
+        timings: seconds per phase.
+    """
+
+    model: str
+    parameters: int
+    data_dir: str
+    num_val_frames: int
+    float: dict
+    qat: dict = None
+    tflite: dict = None
+    miou_drop_points: float = None
+    overlays: list = dataclasses.field(default_factory=list)
+    tflite_path: str = None
+    tflite_mode: str = None
+    tflite_bytes: int = None
+    tflite_op_types: dict = None
+    tflite_tensor_dtypes: dict = None
+    float32_tflite_path: str = None
+    float32_tflite_bytes: int = None
+    tflite_latency_ms_median: float = None
+    saved_model_path: str = None
+    keras_path: str = None
+    timings: dict = dataclasses.field(default_factory=dict)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def __str__(self):
+        return format_report(self)
+
+
+@dataclasses.dataclass
+class _Data:
+    data_dir: str
+    train: object
+    val: object
+    steps: int
+    val_images: np.ndarray
+    val_labels: np.ndarray
+    frame_size: tuple
 
 
 def run(
@@ -98,7 +164,7 @@ def run(
             `<export_dir>/runs/segmentation`.
         model: a preset of `MODELS` (`fc_densenet56`, `fc_densenet67`, `fc_densenet103`).
         model_config: instead of a preset, `FCDenseNet` keyword arguments (without
-            `num_classes`, `dropout`, `weight_decay`, `input_shape`, `quantize`).
+            `num_classes`, `dropout`, `weight_decay`, `input_shape`).
         epochs: float training epochs (the paper trains to convergence, ~hundreds).
         batch_size: training batch size (the paper's is 3); evaluation uses the same.
         crop_size: `(height, width)` of random training crops (paper: 224x224), multiples of
@@ -119,15 +185,82 @@ def run(
         callbacks: extra Keras callbacks for the float training phase.
 
     Returns:
-        The report, a dict: `float`, `qat` and `tflite` scores (`mean_iou`, `global_accuracy`,
-        `per_class_iou`), paths, file sizes, op types, timings (see `format_report`).
+        A `SegmentationReport`.
+
+    Raises:
+        ValueError, FileNotFoundError: bad arguments or data, before anything is written.
 
     Example:
         >>> report = run(epochs=1, export_dir="/tmp/export")  # doctest: +SKIP
-        >>> print(format_report(report))  # doctest: +SKIP
+        >>> print(report)  # doctest: +SKIP
     """
-    timings = {}
     started = time.perf_counter()
+    crop_size = _check_arguments(model, model_config, epochs, batch_size, qat_epochs, crop_size)
+    if data_dir is not None and not os.path.isdir(data_dir):
+        what = "is not a folder" if os.path.exists(data_dir) else "does not exist"
+        raise FileNotFoundError(f"data_dir {what}: {data_dir}")
+    name = name or (model if model_config is None else "fc_densenet")
+    work_dir = work_dir or os.path.join(export_dir, "runs", "segmentation")
+    say = print if verbose else (lambda *args, **kwargs: None)
+    keras.utils.set_random_seed(seed)
+    timings = {}
+
+    t = time.perf_counter()
+    data = _load_data(data_dir, batch_size, crop_size, class_weights, steps_per_epoch, seed, say)
+    timings["data_s"] = time.perf_counter() - t
+    os.makedirs(work_dir, exist_ok=True)
+    os.makedirs(export_dir, exist_ok=True)
+
+    t = time.perf_counter()
+    float_model = _train_float(
+        data, work_dir, model, model_config, epochs, learning_rate, lr_decay, weight_decay,
+        dropout, verbose, callbacks, say,
+    )  # fmt: skip
+    timings["float_training_s"] = time.perf_counter() - t
+    float_logits = _predict(float_model, data.val_images, batch_size)
+    report = SegmentationReport(
+        model=float_model.name,
+        parameters=int(float_model.count_params()),
+        data_dir=data.data_dir,
+        num_val_frames=int(len(data.val_images)),
+        float=_scores(data.val_labels, float_logits),
+        keras_path=os.path.join(work_dir, "float.keras"),
+    )
+
+    final_model, final_logits = float_model, float_logits
+    if quantize:
+        t = time.perf_counter()
+        final_model = _train_qat(float_model, data, work_dir, qat_epochs, qat_learning_rate,
+                                 verbose, say)
+        timings["qat_training_s"] = time.perf_counter() - t
+        final_logits = _predict(final_model, data.val_images, batch_size)
+        report.qat = _scores(data.val_labels, final_logits)
+        report.keras_path = os.path.join(work_dir, "qat.keras")
+
+    report.overlays = write_overlays(
+        os.path.join(work_dir, "overlays"),
+        data.val_images[:num_overlays],
+        data.val_labels[:num_overlays],
+        np.argmax(final_logits[:num_overlays], -1),
+        data.frame_size,
+    )
+
+    t = time.perf_counter()
+    _export(report, float_model, final_model, data, export_dir, name, quantize,
+            calibration_frames)
+    timings["export_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    _evaluate_tflite(report, data, final_logits)
+    timings["tflite_eval_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - started
+    report.timings = {k: round(v, 2) for k, v in timings.items()}
+    atomic.write_json(os.path.join(work_dir, "report.json"), report.to_dict())
+    say(format_report(report), flush=True)
+    return report
+
+
+def _check_arguments(model, model_config, epochs, batch_size, qat_epochs, crop_size):
     if model_config is None and model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}; got {model!r}")
     for argument, value in (("epochs", epochs), ("batch_size", batch_size)):
@@ -139,25 +272,15 @@ def run(
         crop_size = tuple(int(c) for c in crop_size)
         if len(crop_size) != 2 or any(c < 32 or c % 32 for c in crop_size):
             raise ValueError(f"crop_size must be two multiples of 32; got {crop_size!r}")
-    name = name or (model if model_config is None else "fc_densenet")
-    work_dir = work_dir or os.path.join(export_dir, "runs", "segmentation")
-    os.makedirs(work_dir, exist_ok=True)
-    os.makedirs(export_dir, exist_ok=True)
-    keras.utils.set_random_seed(seed)
+    return crop_size
 
-    def say(message):
-        if verbose:
-            print(message, flush=True)
 
-    # Data
-    t = time.perf_counter()
+def _load_data(data_dir, batch_size, crop_size, class_weights, steps_per_epoch, seed, say):
     if data_dir is None:
         data_dir = DEFAULT_DATA_DIR
         if not os.path.exists(data_dir):
-            say(f"Generating street scenes into {data_dir} (seed {seed}) ...")
+            say(f"Generating street scenes into {data_dir} (seed {seed}) ...", flush=True)
             scenes.generate(data_dir, seed=seed)
-    elif not os.path.isdir(data_dir):
-        raise FileNotFoundError(f"data_dir does not exist: {data_dir}")
     train_split = camvid.list_split(data_dir, "train")
     val_split = camvid.list_split(data_dir, "val")
     weights = camvid.median_frequency_weights(train_split) if class_weights else None
@@ -171,14 +294,18 @@ def run(
     if steps_per_epoch is not None:
         steps = min(steps, int(steps_per_epoch))
         train = train.repeat().take(steps)
-    timings["data_s"] = time.perf_counter() - t
     say(
         f"Data: {data_dir}: {len(train_split)} training frames "
         f"({crop_size or 'full'} crops, {steps} steps of {batch_size}), "
-        f"{len(val_split)} validation frames padded to {val_images.shape[1:3]}"
+        f"{len(val_split)} validation frames padded to {val_images.shape[1:3]}",
+        flush=True,
     )
+    return _Data(data_dir, train, val, steps, val_images, val_labels,
+                 (val_split.height, val_split.width))
 
-    # Float training
+
+def _train_float(data, work_dir, model, model_config, epochs, learning_rate, lr_decay,
+                 weight_decay, dropout, verbose, callbacks, say):
     common = dict(dropout=dropout, weight_decay=weight_decay, input_shape=(None, None, 3))
     if model_config is None:
         float_model = MODELS[model](camvid.NUM_CLASSES, **common)
@@ -186,161 +313,111 @@ def run(
         float_model = FCDenseNet(camvid.NUM_CLASSES, **dict(model_config), **common)
     # The paper multiplies the learning rate by 0.995 after each epoch.
     schedule = keras.optimizers.schedules.ExponentialDecay(
-        learning_rate, decay_steps=max(steps, 1), decay_rate=lr_decay, staircase=True
+        learning_rate, decay_steps=max(data.steps, 1), decay_rate=lr_decay, staircase=True
     )
     _compile(float_model, keras.optimizers.RMSprop(schedule))
-    say(f"Model: {float_model.name}, {float_model.count_params():,} parameters")
-    t = time.perf_counter()
-    float_path = os.path.join(work_dir, "float.keras")
-    _fit(
-        float_model, train, val, epochs, os.path.join(work_dir, "backup", "float"), float_path,
-        os.path.join(work_dir, "logs", "float"), verbose, list(callbacks or []),
-    )  # fmt: skip
-    timings["float_training_s"] = time.perf_counter() - t
-    float_model = keras.saving.load_model(float_path, compile=False)
-    float_logits = _predict(float_model, val_images, batch_size)
-    report = {
-        "model": float_model.name,
-        "parameters": int(float_model.count_params()),
-        "data_dir": data_dir,
-        "num_val_frames": int(len(val_images)),
-        "float": _scores(val_labels, float_logits),
-    }
+    say(f"Model: {float_model.name}, {float_model.count_params():,} parameters", flush=True)
+    path = os.path.join(work_dir, "float.keras")
+    _fit(float_model, data, epochs, work_dir, "float", verbose, list(callbacks or []))
+    return keras.saving.load_model(path, compile=False)
 
-    # QAT fine-tuning
-    final_model, final_logits = float_model, float_logits
+
+def _train_qat(float_model, data, work_dir, qat_epochs, qat_learning_rate, verbose, say):
+    qat_model = float_model.quantized_twin()
+    _compile(qat_model, keras.optimizers.RMSprop(qat_learning_rate))
+    path = os.path.join(work_dir, "qat.keras")
+    if not qat_epochs:
+        atomic.save_model(qat_model, path)
+        return qat_model
+    say("Quantization-aware fine-tuning (int8 fake-quant on kernels and activations)", flush=True)
+    _fit(qat_model, data, qat_epochs, work_dir, "qat", verbose, [])
+    return keras.saving.load_model(path, compile=False)
+
+
+def _export(report, float_model, final_model, data, export_dir, name, quantize,
+            calibration_frames):
+    """Writes the `.tflite` files (fixed to the validation frame size) and the SavedModel."""
+    frame_shape = (data.val_images.shape[1], data.val_images.shape[2], 3)
+
+    def fixed(model):
+        copy = type(model).from_config({**model.get_config(), "input_shape": frame_shape})
+        copy.set_weights(model.get_weights())
+        return copy
+
+    float32 = export_tflite(fixed(float_model), os.path.join(export_dir, f"{name}.float32.tflite"))
+    report.float32_tflite_path, report.float32_tflite_bytes = float32.path, float32.size_bytes
     if quantize:
-        t = time.perf_counter()
-        qat_model = float_model.quantized_twin()
-        _compile(qat_model, keras.optimizers.RMSprop(qat_learning_rate))
-        qat_path = os.path.join(work_dir, "qat.keras")
-        if qat_epochs:
-            say("Quantization-aware fine-tuning (int8 fake-quant on kernels and activations)")
-            _fit(
-                qat_model, train, val, qat_epochs, os.path.join(work_dir, "backup", "qat"),
-                qat_path, os.path.join(work_dir, "logs", "qat"), verbose, [],
-            )  # fmt: skip
-            qat_model = keras.saving.load_model(qat_path, compile=False)
-        else:
-            qat_model.save(qat_path)
-        timings["qat_training_s"] = time.perf_counter() - t
-        final_model = qat_model
-        final_logits = _predict(qat_model, val_images, batch_size)
-        report["qat"] = _scores(val_labels, final_logits)
-
-    # Overlays
-    report["overlays"] = write_overlays(
-        os.path.join(work_dir, "overlays"),
-        val_images[:num_overlays],
-        val_labels[:num_overlays],
-        np.argmax(final_logits[:num_overlays], -1),
-        (val_split.height, val_split.width),
-    )
-
-    # Export
-    t = time.perf_counter()
-    frame_shape = (val_images.shape[1], val_images.shape[2], 3)
-    fixed = FCDenseNet.from_config({**final_model.get_config(), "input_shape": frame_shape})
-    fixed.set_weights(final_model.get_weights())
-    tflite_path = os.path.join(export_dir, f"{name}.tflite")
-    if quantize:
-        calibration = _calibration_frames(data_dir, calibration_frames)
-        export = export_tflite(fixed, tflite_path, mode="int8", representative_data=calibration)
+        calibration = _calibration_frames(data.data_dir, calibration_frames)
+        export = export_tflite(fixed(final_model), os.path.join(export_dir, f"{name}.tflite"),
+                               mode="int8", representative_data=calibration)
     else:
-        export = export_tflite(fixed, tflite_path, mode="float32")
-    saved_model_path = export_saved_model(
-        final_model, os.path.join(export_dir, "serving"), name, warmup_inputs=val_images[:1]
-    )
-    timings["export_s"] = time.perf_counter() - t
+        export = float32
+    report.tflite_path, report.tflite_mode = export.path, export.mode
+    report.tflite_bytes = export.size_bytes
+    report.tflite_op_types, report.tflite_tensor_dtypes = export.op_types, export.tensor_dtypes
+    report.saved_model_path = export_saved_model(
+        final_model, os.path.join(export_dir, "serving"), name,
+        warmup_inputs=data.val_images[:1],
+    )  # fmt: skip
 
-    # The .tflite itself, on the same frames
-    t = time.perf_counter()
-    tflite_logits, latency = predict_tflite(tflite_path, val_images)
-    timings["tflite_eval_s"] = time.perf_counter() - t
-    report["tflite"] = _scores(val_labels, tflite_logits)
-    report["tflite"]["argmax_agreement_with_keras"] = float(
+
+def _evaluate_tflite(report, data, final_logits):
+    """Scores the exported `.tflite` itself, in LiteRT, on the validation frames."""
+    tflite_logits, latency = predict_tflite(report.tflite_path, data.val_images)
+    report.tflite = _scores(data.val_labels, tflite_logits)
+    report.tflite["argmax_agreement_with_keras"] = float(
         np.mean(np.argmax(tflite_logits, -1) == np.argmax(final_logits, -1))
     )
-    report.update(
-        {
-            "tflite_path": tflite_path,
-            "tflite_mode": export.mode,
-            "tflite_bytes": export.size_bytes,
-            "tflite_op_types": export.op_types,
-            "tflite_tensor_dtypes": export.tensor_dtypes,
-            "tflite_latency_ms_median": float(np.median(latency) * 1e3),
-            "saved_model_path": saved_model_path,
-            "keras_path": os.path.join(work_dir, "qat.keras" if quantize else "float.keras"),
-            "keras_float_bytes": os.path.getsize(float_path),
-        }
-    )
-    report["miou_drop_points"] = 100 * (report["float"]["mean_iou"] - report["tflite"]["mean_iou"])
-    timings["total_s"] = time.perf_counter() - started
-    report["timings"] = {k: round(v, 2) for k, v in timings.items()}
-    _write_json(os.path.join(work_dir, "report.json"), report)
-    say(format_report(report))
-    return report
+    report.tflite_latency_ms_median = float(np.median(latency) * 1e3)
+    report.miou_drop_points = 100 * (report.float["mean_iou"] - report.tflite["mean_iou"])
 
 
 def format_report(report):
-    """The report of `run()` as the lines it prints."""
+    """A `SegmentationReport` as the lines `run()` prints."""
     lines = [
-        f"== {report['model']} ({report['parameters']:,} parameters) on {report['data_dir']}, "
-        f"{report['num_val_frames']} validation frames",
+        f"== {report.model} ({report.parameters:,} parameters) on {report.data_dir}, "
+        f"{report.num_val_frames} validation frames",
     ]
-    for key, label in (("float", "float Keras"), ("qat", "QAT Keras"), ("tflite", "TFLite")):
-        if key in report:
-            s = report[key]
+    for scores, label in ((report.float, "float Keras"), (report.qat, "QAT Keras"),
+                          (report.tflite, "TFLite")):
+        if scores is not None:
             lines.append(
-                f"  {label:12s} mIoU {100 * s['mean_iou']:6.2f}   "
-                f"global accuracy {100 * s['global_accuracy']:6.2f}"
+                f"  {label:12s} mIoU {100 * scores['mean_iou']:6.2f}   "
+                f"global accuracy {100 * scores['global_accuracy']:6.2f}"
             )
     lines += [
-        f"  mIoU drop float Keras -> {report['tflite_mode']} TFLite: "
-        f"{report['miou_drop_points']:.2f} points; argmax agreement TFLite vs Keras "
-        f"{100 * report['tflite']['argmax_agreement_with_keras']:.2f}%",
-        f"  {report['tflite_path']}: {report['tflite_bytes'] / 1024:.1f} KiB "
-        f"({report['tflite_mode']}), float .keras {report['keras_float_bytes'] / 1024:.1f} KiB, "
-        f"TFLite latency {report['tflite_latency_ms_median']:.1f} ms/frame (median)",
-        "  ops: " + ", ".join(f"{k} x{v}" for k, v in report["tflite_op_types"].items()),
-        "  tensors: " + ", ".join(f"{k} x{v}" for k, v in report["tflite_tensor_dtypes"].items()),
-        f"  SavedModel: {report['saved_model_path']}",
-        f"  overlays: {os.path.dirname(report['overlays'][0]) if report['overlays'] else '-'}",
-        "  timings: " + ", ".join(f"{k} {v:.1f}" for k, v in report["timings"].items()),
+        f"  mIoU drop float Keras -> {report.tflite_mode} TFLite: "
+        f"{report.miou_drop_points:.2f} points; argmax agreement TFLite vs Keras "
+        f"{100 * report.tflite['argmax_agreement_with_keras']:.2f}%",
+        f"  {report.tflite_path}: {report.tflite_bytes / 1024:.1f} KiB ({report.tflite_mode}), "
+        f"float32 .tflite {report.float32_tflite_bytes / 1024:.1f} KiB "
+        f"({report.tflite_bytes / report.float32_tflite_bytes:.2f}x), "
+        f"TFLite latency {report.tflite_latency_ms_median:.1f} ms/frame (median)",
+        "  ops: " + tflite_lib.format_counts(report.tflite_op_types),
+        "  tensors: " + tflite_lib.format_counts(report.tflite_tensor_dtypes),
+        f"  SavedModel: {report.saved_model_path}",
+        f"  overlays: {os.path.dirname(report.overlays[0]) if report.overlays else '-'}",
+        "  timings: " + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()),
     ]
     return "\n".join(lines)
 
 
 def predict_tflite(path, images):
-    """Runs a batch-1 `.tflite` segmentation model on `images` in the LiteRT interpreter.
+    """Runs a `.tflite` segmentation model on `images` in LiteRT (`LiteRTRunner`).
 
     Args:
         path: the `.tflite` file (float32 input/output, or int8 ones with scale/zero point).
         images: float32 `[n, h, w, 3]` of the file's frame size.
 
     Returns:
-        `(logits [n, h, w, classes] float32, per-frame seconds [n])`.
+        `(logits [n, h, w, classes] float32, per-frame invoke seconds [n])`.
     """
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=os.fspath(path))
-    runner = interpreter.get_signature_runner()
-    (in_name, in_detail), = runner.get_input_details().items()
-    (out_name, out_detail), = runner.get_output_details().items()
+    runner = LiteRTRunner(path)
+    (input_name,), (output_name,) = runner.input_names, runner.output_names
     outputs, seconds = [], []
     for image in images:
-        x = image[None]
-        scale, zero = in_detail["quantization"]
-        if np.dtype(in_detail["dtype"]) == np.int8:
-            x = np.clip(np.round(x / scale + zero), -128, 127)
-        x = x.astype(in_detail["dtype"])
-        t = time.perf_counter()
-        y = runner(**{in_name: x})[out_name]
-        seconds.append(time.perf_counter() - t)
-        scale, zero = out_detail["quantization"]
-        if np.issubdtype(y.dtype, np.integer) and scale:
-            y = (y.astype(np.float32) - zero) * scale
-        outputs.append(y[0])
+        outputs.append(runner({input_name: image[None]})[output_name][0])
+        seconds.append(runner.last_invoke_seconds)
     return np.stack(outputs).astype(np.float32), np.array(seconds)
 
 
@@ -370,9 +447,8 @@ def write_overlays(directory, images, labels, predictions, frame_size=None):
             axis=1,
         )
         path = os.path.join(directory, f"val_{i:03d}.png")
-        temp = os.path.join(directory, f".{uuid.uuid4().hex}.png")
-        Image.fromarray(panel).save(temp)
-        os.replace(temp, path)
+        with atomic.atomic_path(path) as temp:
+            Image.fromarray(panel).save(temp)
         paths.append(path)
     return paths
 
@@ -388,22 +464,21 @@ def _compile(model, optimizer):
     )
 
 
-def _fit(model, train, val, epochs, backup_dir, checkpoint_path, log_dir, verbose, extra):
+def _fit(model, data, epochs, work_dir, phase, verbose, extra):
+    """`model.fit` with resumable state (`backup/<phase>`), the best checkpoint `<phase>.keras`
+    (by validation mIoU, written atomically) and TensorBoard logs (`logs/<phase>`)."""
     callbacks = [
-        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=True),
-        keras.callbacks.ModelCheckpoint(
-            checkpoint_path, monitor="val_mean_iou", mode="max", save_best_only=True
+        keras.callbacks.BackupAndRestore(
+            os.path.join(work_dir, "backup", phase), delete_checkpoint=True
         ),
-        keras.callbacks.TensorBoard(log_dir, write_graph=False, profile_batch=0),
+        ModelCheckpoint(os.path.join(work_dir, f"{phase}.keras"), "val_mean_iou", "max"),
+        keras.callbacks.TensorBoard(
+            os.path.join(work_dir, "logs", phase), write_graph=False, profile_batch=0
+        ),
         *extra,
     ]
-    model.fit(
-        train,
-        validation_data=val,
-        epochs=epochs,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    model.fit(data.train, validation_data=data.val, epochs=epochs, callbacks=callbacks,
+              verbose=verbose)
 
 
 def _arrays(dataset):
@@ -431,11 +506,3 @@ def _scores(labels, logits):
         "global_accuracy": scores["global_accuracy"],
         "per_class_iou": [None if np.isnan(v) else float(v) for v in scores["per_class_iou"]],
     }
-
-
-def _write_json(path, data):
-    temp = f"{path}.tmp-{uuid.uuid4().hex}"
-    with open(temp, "w") as f:
-        json.dump(data, f, indent=2, default=str)
-    os.replace(temp, path)
-

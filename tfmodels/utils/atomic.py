@@ -69,6 +69,13 @@ def atomic_file(path, mode="wb", encoding=None):
             yield f
 
 
+def save_model(model, path):
+    """Saves a Keras model to a `.keras` `path` atomically; returns `path`."""
+    with atomic_path(path) as temp:
+        model.save(temp)
+    return os.fspath(path)
+
+
 def write_bytes(path, content):
     """Writes `content` to `path` atomically; returns `path`."""
     with atomic_file(path, "wb") as f:
