@@ -226,3 +226,20 @@ def test_ternary_weights_stay_exact_in_full_int8(tmp_path):
         np.testing.assert_array_equal(np.sign(dequantized), np.sign(ternary))
         # Exact up to the float32 rounding of scale = W0 / 127.
         np.testing.assert_allclose(dequantized, ternary, rtol=2e-7, atol=0)
+
+
+def _float_content(model, mode):
+    from tfmodels.export.tflite import convert
+
+    return convert(model, "float32")
+
+
+def test_a_file_without_the_promised_int8_types_is_refused(tmp_path):
+    from tfmodels.export.tflite import write_tflite
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b"previous")
+    with pytest.raises(ValueError, match="no int8 tensors"):
+        write_tflite(_mlp(), path, "int8", _float_content)
+    assert path.read_bytes() == b"previous"
+    assert os.listdir(tmp_path) == ["m.tflite"]
