@@ -50,10 +50,9 @@ def generate(dataset, out_dir, seed, overwrite):
         return scenes.generate(out_dir, seed=seed, overwrite=overwrite, **sizes)
     if dataset == "speech":
         from tfmodels.data import speech
-        from tfmodels.tasks.asr import DEFAULT_CORPUS
 
         # The corpus `tfmodels-train --task=asr` generates when data/speech is missing.
-        sizes = {**DEFAULT_CORPUS, **_sizes(("train_utterances", "dev_utterances", "test_utterances"))}
+        sizes = {**speech.DEFAULT_CORPUS, **_sizes(("train_utterances", "dev_utterances", "test_utterances"))}
         return {"path": str(speech.generate(out_dir, seed=seed, overwrite=overwrite, **sizes))}
     from tfmodels.data import text
 

@@ -30,7 +30,7 @@ import tfmodels.models.rnn  # noqa: E402,F401
 import tfmodels.models.segmentation  # noqa: E402,F401
 import tfmodels.quantization  # noqa: E402,F401
 from tfmodels.export import export_saved_model, export_tflite  # noqa: E402
-from tfmodels.export.files import load_arrays, load_keras_model  # noqa: E402
+from tfmodels.cli.files import load_arrays, load_keras_model  # noqa: E402
 from tfmodels.tasks.char_lm import sample_text  # noqa: E402
 from tfmodels.export.tflite import MODES  # noqa: E402
 

@@ -29,7 +29,7 @@ from tfmodels.utils import atomic
 
 # The corpus `tfmodels-train --task=asr` generates when `data_dir` has none: small enough to
 # synthesize in a few minutes on 2 cores.
-DEFAULT_CORPUS = dict(train_utterances=600, dev_utterances=80, test_utterances=80)
+DEFAULT_CORPUS = speech.DEFAULT_CORPUS
 
 
 @dataclasses.dataclass
