@@ -124,6 +124,8 @@ def test_transcriber_saved_model_in_a_fresh_process(trained, served, tmp_path):
         asr_export.export_transcriber(model, Vocabulary(), base_dir, "other")
 
 
+# On JAX the model trains on JAX and export_transcriber rebuilds it on TensorFlow.
+@pytest.mark.multibackend
 def test_served_batch_gives_each_utterance_what_it_gets_alone(trained, served):
     import tensorflow as tf
 
