@@ -25,6 +25,8 @@ result (they are zeroed before the features and left out of the per-utterance no
 and the encoder is causal), so every row of a batch gets what it gets served alone: the same
 transcript, and its logits up to float rounding. A length outside `[0, samples]`, or a
 `waveform_length` whose size is not the batch size, fails the request with `InvalidArgument`.
+Over REST: `POST /v1/models/<name>:predict` with
+`{"inputs": {"waveform": [[...], [...]], "waveform_length": [16000, 12345]}}`.
 
 Example:
     report = export_streaming_tflite(model, "export/asr_step.tflite", calibration_waveforms)
