@@ -8,10 +8,25 @@ TFLite builtin ops only, full int8 (ranges calibrated on states met while steppi
 utterances). The features themselves are normalized per utterance (`LogMelFeatures`), so the
 device computes them for the utterance (or with running statistics) and streams them in.
 
-Serving (`export_transcriber`): a TF Serving SavedModel, `base_dir/name/<version>/`, whose
-`serving_default` takes `waveform` float32 `[batch, samples]` at 16 kHz (rows zero-padded to a
-common length; trailing zeros count as audio) and returns `transcript`, a string per row,
-greedy CTC decoding and the vocabulary lookup included in the graph.
+Serving (`export_transcriber`): a TF Serving SavedModel, `base_dir/name/<version>/`, whose one
+signature, `serving_default`, takes
+- `waveform` float32 `[batch, samples]`: 16 kHz audio, each row padded (zeros or anything) to
+  the longest row;
+- `waveform_length` int32 `[batch]`: the valid samples of each row, in `[0, samples]`;
+and returns
+- `transcript` string `[batch]`: greedy CTC decoding, the vocabulary lookup in the graph;
+- `logits` float32 `[batch, frames, num_classes]`: CTC logits (id 0 = blank), frames past a
+  row's `frame_length` are padding;
+- `frame_length` int32 `[batch]`: the valid output frames of each row.
+
+Both inputs are required (a SavedModel signature has no optional inputs): a request with one
+utterance sends `waveform_length: [samples]`. Samples past a row's length never reach its
+result (they are zeroed before the features and left out of the per-utterance normalization,
+and the encoder is causal), so every row of a batch gets what it gets served alone: the same
+transcript, and its logits up to float rounding. A length outside `[0, samples]`, or a
+`waveform_length` whose size is not the batch size, fails the request with `InvalidArgument`.
+Over REST: `POST /v1/models/<name>:predict` with
+`{"inputs": {"waveform": [[...], [...]], "waveform_length": [16000, 12345]}}`.
 
 Example:
     report = export_streaming_tflite(model, "export/asr_step.tflite", calibration_waveforms)
@@ -119,7 +134,10 @@ def stream_tflite(path, features):
 
 
 def export_transcriber(model, vocabulary, base_dir, name, version=None):
-    """Writes a TF Serving SavedModel: float32 waveforms `[batch, samples]` -> transcripts.
+    """Writes a TF Serving SavedModel: padded waveforms and their lengths -> transcripts.
+
+    The `serving_default` signature (inputs `waveform`, `waveform_length`; outputs
+    `transcript`, `logits`, `frame_length`) is described in this module's docstring.
 
     Args:
         model: a trained `AdversarialAcousticModel` (any backend; rebuilt on TensorFlow in a
@@ -156,10 +174,21 @@ def write_transcriber(model, directory, tokens, separator=" "):
     import tensorflow as tf
 
     table = tf.constant([""] + list(tokens))
-
-    def transcribe(waveform):
-        batch, samples = tf.shape(waveform)[0], tf.shape(waveform)[1]
-        lengths = tf.fill([batch], samples)
+    def transcribe(waveform, waveform_length):
+        shape = tf.shape(waveform, out_type=tf.int32)
+        # A bad length is a client bug: fail the request rather than clip it silently.
+        checks = [
+            tf.debugging.assert_equal(
+                tf.size(waveform_length), shape[0],
+                message="waveform_length must hold one length per waveform row"),
+            tf.debugging.assert_non_negative(
+                waveform_length, message="waveform_length must be >= 0"),
+            tf.debugging.assert_less_equal(
+                waveform_length, shape[1],
+                message="waveform_length must not exceed the waveform's samples"),
+        ]
+        with tf.control_dependencies(checks):
+            lengths = tf.identity(waveform_length)
         out = model({"waveform": waveform, "waveform_length": lengths}, training=False)
         logits, frames = out["logits"], tf.cast(out["frame_length"], tf.int32)
         best = tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -169,8 +198,13 @@ def write_transcriber(model, directory, tokens, separator=" "):
         keep = valid & (best > 0) & tf.not_equal(best, previous)
         ids = tf.ragged.boolean_mask(best, keep)
         words = tf.gather(table, ids)
-        return {"transcript": tf.strings.reduce_join(words, axis=-1, separator=separator)}
+        return {
+            "transcript": tf.strings.reduce_join(words, axis=-1, separator=separator),
+            "logits": logits,
+            "frame_length": frames,
+        }
 
     saved_model.write_saved_model(
-        model, directory, transcribe, input_specs=[("waveform", (None, None), "float32")]
+        model, directory, transcribe,
+        input_specs=[("waveform", (None, None), "float32"), ("waveform_length", (None,), "int32")],
     )

@@ -72,6 +72,33 @@ def test_normalized_statistics_per_utterance():
     np.testing.assert_allclose(loud, out[:1], atol=1e-3)
 
 
+@pytest.mark.parametrize("pad", [1, 160, 2417])
+def test_padded_batch_matches_each_utterance_alone(pad):
+    """Every row of a padded batch gets, over its valid frames, its features computed alone."""
+    rng = np.random.default_rng(2)
+    layer = LogMelFeatures(num_mel_bins=16)
+    waves = [(0.1 * rng.normal(size=n)).astype(np.float32) for n in (2345, 4000, 999)]
+    lengths = np.array([len(w) for w in waves], np.int32)
+    samples = lengths.max() + pad
+    batch = np.zeros((len(waves), samples), np.float32)
+    for i, wave in enumerate(waves):
+        batch[i, : len(wave)] = wave
+    # Garbage padding on one row, zeros on the others: neither may matter.
+    batch[2, lengths[2]:] = 3.0 * rng.normal(size=samples - lengths[2])
+    out = keras.ops.convert_to_numpy(layer(batch, lengths=lengths))
+    assert out.shape == (3, samples // 160, 16)
+    for i, wave in enumerate(waves):
+        alone = keras.ops.convert_to_numpy(layer(wave[None]))[0]
+        frames = len(wave) // 160
+        assert alone.shape == (frames, 16)
+        np.testing.assert_allclose(out[i, :frames], alone, atol=1e-5)
+        np.testing.assert_array_equal(out[i, frames:], 0.0)
+    # Without lengths the zero padding is audio and shifts the statistics: the case above
+    # is not trivially equal.
+    as_audio = keras.ops.convert_to_numpy(layer(batch[:1]))[0, : lengths[0] // 160]
+    assert np.abs(as_audio - out[0, : lengths[0] // 160]).max() > 0.1
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="frame_step"):
         LogMelFeatures(frame_length=100, frame_step=200)

@@ -41,7 +41,9 @@ class LogMelFeatures(keras.layers.Layer):
     samples `[t * frame_step, t * frame_step + frame_length)` of the zero-padded waveform, so
     an utterance of `n` samples has exactly `n // frame_step` frames. Samples past an
     utterance's length count as zeros; frames past an utterance's length are
-    excluded from its statistics and output as zeros.
+    excluded from its statistics and output as zeros. So with `lengths`, each row of a padded
+    batch gets, over its valid frames, the features of the utterance alone, whatever the
+    padding holds; without `lengths`, padding is audio.
 
     The statistics span the whole utterance, so a streaming recognizer consumes features that
     were computed this way offline (or with running statistics, which this layer does not do).
