@@ -179,3 +179,15 @@ def test_int8_needs_calibration(tmp_path):
     model = char_lm(len(VOCAB), cell="rnn", units=4, embedding_dim=4)
     with pytest.raises(ValueError, match="representative_data"):
         rnn_export.export_step_tflite(model, str(tmp_path / "a.tflite"), "int8")
+
+
+@pytest.mark.multibackend
+def test_step_export_on_the_current_backend_matches_keras(tmp_path):
+    # On JAX the conversion runs in a TensorFlow child process (tflite.write_tflite).
+    model = char_lm(len(VOCAB), cell="gru", units=8, embedding_dim=4, seed=0)
+    ids = (np.arange(12) * 7 % len(VOCAB)).astype("int32")
+    report = rnn_export.export_step_tflite(model, str(tmp_path / "step.tflite"))
+    assert report.mode == "float32" and "x" in [name for name, _, _ in report.inputs]
+    expected = np.asarray(model.predict(ids[None], verbose=0))[0]
+    np.testing.assert_allclose(rnn_export.run_step_tflite(report.path, ids), expected,
+                               rtol=1e-4, atol=1e-4)
