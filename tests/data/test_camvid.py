@@ -291,3 +291,30 @@ def test_fit_and_evaluate_ignore_void_and_padding(tmp_path):
     reference = seg.scores_from_confusion_matrix(matrix)
     assert scores["mean_iou"] == pytest.approx(reference["mean_iou"], rel=1e-5)
     assert scores["global_accuracy"] == pytest.approx(reference["global_accuracy"], rel=1e-5)
+
+
+def _damage_pixel_data(path):
+    """Rewrites a PNG's IDAT with a valid zlib stream of too few bytes and a correct CRC, so
+    every checksum holds (PIL's verify() passes) but the pixels cannot be decoded."""
+    import struct
+    import zlib
+
+    data = open(path, "rb").read()
+    start = data.index(b"IDAT") - 4
+    length = struct.unpack(">I", data[start : start + 4])[0]
+    end = start + 12 + length
+    body = zlib.compress(b"\x00" * 7)
+    chunk = struct.pack(">I", len(body)) + b"IDAT" + body
+    chunk += struct.pack(">I", zlib.crc32(b"IDAT" + body) & 0xFFFFFFFF)
+    open(path, "wb").write(data[:start] + chunk + data[end:])
+
+
+def test_damaged_pixel_data_with_valid_checksums_is_refused(tmp_path):
+    _write_split(str(tmp_path), "train", 2, 32, 32)
+    path = os.path.join(tmp_path, "train", sorted(os.listdir(tmp_path / "train"))[1])
+    camvid.list_split(str(tmp_path), "train")  # validated (and cached) while intact
+    _damage_pixel_data(path)
+    with Image.open(path) as img:
+        img.verify()  # the checksums still hold
+    with pytest.raises(ValueError, match=f"{os.path.basename(path)}: unreadable or corrupt"):
+        camvid.list_split(str(tmp_path), "train")

@@ -17,9 +17,10 @@ with each kind of input:
 - image and annotation of different sizes, or frames of one split of different sizes (full-frame
   evaluation batches them): refused.
 - annotation value above 11: refused (the message lists the values found).
-- unreadable, truncated or non-PNG file under a `.png` name: refused. Images are checked with
-  PIL's `verify()` (chunk CRCs, no pixel decode); annotations are fully decoded, because their
-  values must be counted anyway.
+- unreadable, truncated or non-PNG file under a `.png` name, or one whose chunk checksums hold
+  but whose pixel data does not decode: refused. Every image and annotation is decoded once
+  (PIL's `verify()` alone checks only the checksums); an image's result is cached by path,
+  size and modification time, so validating a split again costs nothing.
 - RGBA image whose alpha is 255 everywhere: accepted and read as RGB (the alpha is dropped).
   RGBA with any transparent pixel: refused, as there is no right colour to composite onto.
 - grayscale (L, LA, I, 1), palette (P), CMYK or other modes for an image: refused. CamVid is
@@ -54,6 +55,7 @@ for image, label, weight in train.take(1):
 """
 
 import dataclasses
+import functools
 import os
 
 import numpy as np
@@ -114,6 +116,12 @@ def _png_names(directory):
 
 def _check_image(path):
     """Returns the (height, width) of an image PNG, or raises ValueError naming it."""
+    stat = os.stat(path)
+    return _checked_image_size(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=65536)
+def _checked_image_size(path, size_bytes, mtime_ns):
     try:
         with Image.open(path) as img:
             fmt, mode, (width, height) = img.format, img.mode, img.size
@@ -131,8 +139,8 @@ def _check_image(path):
                     f"{path}: image mode {mode!r}, expected RGB (or RGBA with opaque alpha); "
                     "is it an annotation in the image folder?"
                 )
-        with Image.open(path) as img:
-            img.verify()
+            # A full decode: damaged pixel data under valid checksums fails here, not in fit.
+            img.load()
     except ValueError:
         raise
     except Exception as err:  # PIL raises OSError, SyntaxError, EOFError, zlib errors ...
