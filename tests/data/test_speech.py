@@ -115,6 +115,7 @@ def test_load_manifest_reads_records(wav_dir):
     ("empty", ValueError, r"bad\.wav: WAV file has no samples"),
     ("8bit", ValueError, r"bad\.wav: expected 16-bit PCM samples, got 8-bit"),
     ("garbage", ValueError, r"bad\.wav: unreadable WAV file"),
+    ("truncated", ValueError, r"bad\.wav: the header promises 400 samples, the file holds 150"),
     ("missing", FileNotFoundError, r"m\.jsonl, line 2: audio file not found: .*bad\.wav"),
 ])
 def test_load_manifest_rejects_bad_audio(wav_dir, kind, error, pattern):
@@ -129,6 +130,9 @@ def test_load_manifest_rejects_bad_audio(wav_dir, kind, error, pattern):
         _write_wav(bad, [1, 2, 3], width=1)
     elif kind == "garbage":
         bad.write_bytes(b"not a wav file at all")
+    elif kind == "truncated":
+        _write_wav(bad, list(range(400)))
+        bad.write_bytes(bad.read_bytes()[:44 + 300])  # the header still says 400 samples
     manifest = _write_manifest(wav_dir / "m.jsonl", [{"audio": "a.wav", "text": "one"},
                                                      {"audio": "bad.wav", "text": "two"}])
     with pytest.raises(error, match=pattern) as info:

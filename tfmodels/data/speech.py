@@ -185,8 +185,8 @@ def check_wav(path, sample_rate=SAMPLE_RATE):
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: unreadable, not 16-bit PCM, not mono, wrong sample rate, or empty; the
-            message names the file.
+        ValueError: unreadable, truncated (less data than the header says), not 16-bit PCM,
+            not mono, wrong sample rate, or empty; the message names the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -195,8 +195,13 @@ def check_wav(path, sample_rate=SAMPLE_RATE):
         with wave.open(str(path), "rb") as f:
             channels, width, rate, frames = (
                 f.getnchannels(), f.getsampwidth(), f.getframerate(), f.getnframes())
+            # The header's length is a promise; a truncated file breaks it only when decoded.
+            data_bytes = len(f.readframes(frames))
     except (wave.Error, EOFError, OSError) as error:
         raise ValueError(f"{path}: unreadable WAV file ({error})") from None
+    if data_bytes != frames * channels * width:
+        raise ValueError(f"{path}: the header promises {frames} samples, the file holds "
+                         f"{data_bytes // max(channels * width, 1)} (truncated WAV data)")
     if channels != 1:
         raise ValueError(f"{path}: expected mono audio, got {channels} channels")
     if width != 2:
