@@ -48,3 +48,12 @@ def test_bad_arguments(tmp_path):
         build_char_lm(10, quantizer="int3")
     with pytest.raises(ValueError, match="cell"):
         build_char_lm(10, cell="transformer")
+
+
+def test_a_split_shorter_than_one_window_is_refused_before_training(tmp_path):
+    for split, text in (("train", "abc def " * 50), ("valid", "abc"), ("test", "def abc " * 20)):
+        (tmp_path / f"{split}.txt").write_text(text)
+    export_dir = tmp_path / "export"
+    with pytest.raises(ValueError, match="the valid split .* has 3 characters, fewer than"):
+        train_char_lm(data_dir=str(tmp_path), seq_len=16, export_dir=str(export_dir))
+    assert not export_dir.exists()

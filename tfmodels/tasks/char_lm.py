@@ -153,12 +153,21 @@ def train_char_lm(
 
     Returns:
         A `CharLMResult`.
+
+    Raises:
+        ValueError: a split shorter than one window (checked before training).
     """
     if data_dir is None:
         data_dir = DEFAULT_DATA_DIR
         if not os.path.isdir(data_dir):
             text_data.generate(data_dir, seed=0)
     corpus = text_data.load_char_corpus(data_dir)
+    # Each split must hold at least one window (plus its shifted target) to train or score.
+    for split in ("train", "valid", "test"):
+        size = len(getattr(corpus, split))
+        if size < seq_len + 1:
+            raise ValueError(f"the {split} split of {data_dir} has {size} characters, fewer than "
+                             f"seq_len + 1 = {seq_len + 1}: give it more text or lower seq_len")
     keras.utils.set_random_seed(seed)
     model = build_char_lm(len(corpus.vocab), cell=cell, quantizer=quantizer,
                           stochastic=stochastic, units=units, num_layers=num_layers,
