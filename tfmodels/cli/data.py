@@ -16,6 +16,8 @@ import os
 
 from absl import app, flags
 
+from tfmodels.cli import errors
+
 _DATASET = flags.DEFINE_enum(
     "dataset", None, ["scenes", "text", "speech"], "Which dataset to generate.", required=True
 )
@@ -65,10 +67,9 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     out_dir = _OUT_DIR.value or os.path.join("data", _DATASET.value)
-    try:
-        summary = generate(_DATASET.value, out_dir, _SEED.value, _OVERWRITE.value)
-    except (ValueError, OSError, RuntimeError) as e:
-        raise SystemExit(f"tfmodels-data: error: {e}") from None
+    summary = errors.run_or_exit(
+        "tfmodels-data", generate, _DATASET.value, out_dir, _SEED.value, _OVERWRITE.value
+    )
     print(json.dumps(summary, indent=2, default=str))
 
 

@@ -18,7 +18,6 @@ import os
 
 os.environ["KERAS_BACKEND"] = "tensorflow"
 
-import sys  # noqa: E402
 
 import keras  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
@@ -30,6 +29,7 @@ import tfmodels.models.rnn  # noqa: E402,F401
 import tfmodels.models.segmentation  # noqa: E402,F401
 import tfmodels.quantization  # noqa: E402,F401
 from tfmodels.export import export_saved_model, export_tflite  # noqa: E402
+from tfmodels.cli import errors  # noqa: E402
 from tfmodels.cli.files import load_arrays, load_keras_model  # noqa: E402
 from tfmodels.tasks.char_lm import sample_text  # noqa: E402
 from tfmodels.export.tflite import MODES  # noqa: E402
@@ -147,11 +147,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     # TensorFlow logs every SavedModel write at INFO through absl.
     logging.set_verbosity(logging.WARNING)
-    try:
-        _sample() if _FORMAT.value == "sample" else _export()
-    except (ValueError, OSError) as err:
-        sys.stderr.write(f"tfmodels-export: error: {err}\n")
-        sys.exit(1)
+    errors.run_or_exit("tfmodels-export", _sample if _FORMAT.value == "sample" else _export)
 
 
 def run():

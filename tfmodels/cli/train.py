@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from tfmodels.cli import common_flags  # noqa: E402,F401  (defines the shared flags)
+from tfmodels.cli import common_flags, errors  # noqa: E402,F401  (defines the shared flags)
 from tfmodels.cli import train_asr, train_rnn, train_segmentation  # noqa: E402
 
 _TASKS = {
@@ -37,7 +37,7 @@ def main(argv):
     # report are what a user reads. --verbosity=0 brings the INFO lines back.
     if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
-    _TASKS[_TASK.value]()
+    errors.run_or_exit("tfmodels-train", _TASKS[_TASK.value])
 
 
 def run():

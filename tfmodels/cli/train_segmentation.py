@@ -70,26 +70,23 @@ def main():
             crop_size = tuple(int(v) for v in crop.split(","))
         except ValueError:
             raise app.UsageError(f"--crop_size must be HEIGHT,WIDTH or 'full'; got {crop!r}")
-    try:
-        segmentation.run(
-            data_dir=common_flags.DATA_DIR.value,
-            export_dir=common_flags.EXPORT_DIR.value,
-            work_dir=common_flags.WORK_DIR.value,
-            model=f"fc_densenet{_FC_DENSENET.value}",
-            epochs=common_flags.EPOCHS.value or _EPOCHS_DEFAULT,
-            batch_size=common_flags.BATCH_SIZE.value or _BATCH_SIZE_DEFAULT,
-            crop_size=crop_size,
-            learning_rate=_LEARNING_RATE.value,
-            lr_decay=_LR_DECAY.value,
-            weight_decay=_WEIGHT_DECAY.value,
-            dropout=_DROPOUT.value,
-            class_weights=_CLASS_WEIGHTS.value,
-            quantize=common_flags.QUANTIZE.value,
-            qat_epochs=_QAT_EPOCHS.value,
-            qat_learning_rate=_QAT_LEARNING_RATE.value,
-            steps_per_epoch=_STEPS_PER_EPOCH.value,
-            num_overlays=_NUM_OVERLAYS.value,
-            seed=common_flags.SEED.value,
-        )
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
-        raise app.UsageError(str(err))
+    segmentation.run(
+        data_dir=common_flags.DATA_DIR.value,
+        export_dir=common_flags.EXPORT_DIR.value,
+        work_dir=common_flags.WORK_DIR.value,
+        model=f"fc_densenet{_FC_DENSENET.value}",
+        epochs=common_flags.EPOCHS.value or _EPOCHS_DEFAULT,
+        batch_size=common_flags.BATCH_SIZE.value or _BATCH_SIZE_DEFAULT,
+        crop_size=crop_size,
+        learning_rate=_LEARNING_RATE.value,
+        lr_decay=_LR_DECAY.value,
+        weight_decay=_WEIGHT_DECAY.value,
+        dropout=_DROPOUT.value,
+        class_weights=_CLASS_WEIGHTS.value,
+        quantize=common_flags.QUANTIZE.value,
+        qat_epochs=_QAT_EPOCHS.value,
+        qat_learning_rate=_QAT_LEARNING_RATE.value,
+        steps_per_epoch=_STEPS_PER_EPOCH.value,
+        num_overlays=_NUM_OVERLAYS.value,
+        seed=common_flags.SEED.value,
+    )
