@@ -243,3 +243,31 @@ def test_a_file_without_the_promised_int8_types_is_refused(tmp_path):
         write_tflite(_mlp(), path, "int8", _float_content)
     assert path.read_bytes() == b"previous"
     assert os.listdir(tmp_path) == ["m.tflite"]
+
+
+def test_disk_full_during_export_keeps_the_previous_file(tmp_path, monkeypatch):
+    import errno
+
+    model = _mlp()
+    path = tmp_path / "m.tflite"
+    first = export_tflite(model, path)
+    before = path.read_bytes()
+
+    class FullDisk:
+        def __init__(self, real):
+            self.real = real
+
+        def __call__(self, file, mode="r", *args, **kwargs):
+            if "w" in mode and os.path.basename(str(file)).startswith(".m.tflite.tmp-"):
+                handle = self.real(file, mode, *args, **kwargs)
+                handle.write(b"partial")
+                handle.close()
+                raise OSError(errno.ENOSPC, "No space left on device", str(file))
+            return self.real(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", FullDisk(open))
+    with pytest.raises(OSError, match="No space left"):
+        export_tflite(model, path, mode="float16")
+    monkeypatch.undo()
+    assert path.read_bytes() == before and first.size_bytes == len(before)
+    assert os.listdir(tmp_path) == ["m.tflite"]
