@@ -47,6 +47,9 @@ def main():
         learning_rate=_LEARNING_RATE.value,
         beam_width=_BEAM_WIDTH.value,
         export_dir=os.path.join(common_flags.EXPORT_DIR.value, "asr"),
+        work_dir=common_flags.WORK_DIR.value
+        or os.path.join(common_flags.EXPORT_DIR.value, "runs", "asr"),
+        verbose=2,
     )
     if common_flags.EPOCHS.value is not None:
         config.epochs = common_flags.EPOCHS.value

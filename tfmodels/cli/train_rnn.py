@@ -10,6 +10,8 @@ files (float32, and int8 with `--quantize`, the default) to `--export_dir`, and 
 `.tflite` files score in the LiteRT interpreter next to the Keras model.
 """
 
+import os
+
 from absl import flags
 
 from tfmodels.cli import common_flags
@@ -30,9 +32,11 @@ _STEPS_PER_EPOCH = flags.DEFINE_integer(
 )
 
 
-def _common():
-    kwargs = {"seed": common_flags.SEED.value, "export_dir": common_flags.EXPORT_DIR.value,
-              "int8": common_flags.QUANTIZE.value, "verbose": 2}
+def _common(task):
+    export_dir = common_flags.EXPORT_DIR.value
+    kwargs = {"seed": common_flags.SEED.value, "export_dir": export_dir,
+              "int8": common_flags.QUANTIZE.value, "verbose": 2,
+              "work_dir": common_flags.WORK_DIR.value or os.path.join(export_dir, "runs", task)}
     if common_flags.EPOCHS.value is not None:
         kwargs["epochs"] = common_flags.EPOCHS.value
     if common_flags.BATCH_SIZE.value is not None:
@@ -46,11 +50,12 @@ def main_char_lm():
     print(char_lm.train_char_lm(
         data_dir=common_flags.DATA_DIR.value, cell=_CELL.value, quantizer=_QUANTIZER.value,
         stochastic=_STOCHASTIC.value, num_layers=_RNN_LAYERS.value, seq_len=_SEQ_LEN.value,
-        steps_per_epoch=_STEPS_PER_EPOCH.value, **_common(),
+        steps_per_epoch=_STEPS_PER_EPOCH.value, **_common("char_lm"),
     ))
 
 
 def main_digits():
     print(digits.train_digits(
-        cell=_CELL.value, quantizer=_QUANTIZER.value, stochastic=_STOCHASTIC.value, **_common(),
+        cell=_CELL.value, quantizer=_QUANTIZER.value, stochastic=_STOCHASTIC.value,
+        **_common("digits"),
     ))

@@ -25,6 +25,7 @@ from tfmodels.data import speech
 from tfmodels.metrics.speech import word_error_rate
 from tfmodels.models.asr.adversarial import AdversarialAcousticModel, baseline_acoustic_model
 from tfmodels.models.asr.decoding import beam_search_decode, greedy_decode
+from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils import atomic
 
 # The corpus `tfmodels-train --task=asr` generates when `data_dir` has none: small enough to
@@ -57,6 +58,9 @@ class ASRConfig:
         beam_width: 0 decodes greedily, otherwise CTC beam search with this width.
         max_train_utterances: cap on distinct training utterances (None = all).
         export_dir: where the `.keras` model and results go (None = nothing written).
+        work_dir: resumable training state and TensorBoard logs (`tasks.training`): an
+            interrupted run rerun with the same folder resumes from its last finished epoch.
+        verbose: Keras progress (0 silent, 1 progress bars, 2 one line per epoch).
         corpus: `speech.generate` arguments for a missing corpus.
     """
 
@@ -81,6 +85,8 @@ class ASRConfig:
     beam_width: int = 0
     max_train_utterances: int | None = None
     export_dir: str | None = None
+    work_dir: str | None = None
+    verbose: int = 0
     corpus: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_CORPUS))
 
 
@@ -294,8 +300,12 @@ def discriminator_accuracy(model, records, vocabulary, noise_classes, batch_size
     return correct / max(total, 1)
 
 
-def train_asr(config):
+def train_asr(config, callbacks=None):
     """Trains one system of `config`, evaluates it, and saves it under `config.export_dir`.
+
+    Args:
+        config: an `ASRConfig`.
+        callbacks: extra Keras callbacks for `model.fit`.
 
     Returns:
         An `ASRResult` (its `model` attribute holds the trained Keras model).
@@ -318,7 +328,10 @@ def train_asr(config):
     model = build_model(config, vocabulary.num_classes, len(noise_classes), ramp_steps)
     model.compile(optimizer=make_optimizer(config, steps))
     start = time.time()
-    history = model.fit(train, epochs=config.epochs, verbose=0).history
+    history = model.fit(
+        train, epochs=config.epochs, verbose=config.verbose,
+        callbacks=[*training_callbacks(config.work_dir, "train"), *(callbacks or [])],
+    ).history
     train_seconds = time.time() - start
 
     wer = {

@@ -24,6 +24,7 @@ import numpy as np
 from tfmodels.data import text as text_data
 from tfmodels.metrics.language import BitsPerCharacter, bits_per_character
 from tfmodels.models.rnn import char_lm, quantizers
+from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils.atomic import save_model
 
 DEFAULT_DATA_DIR = os.path.join("data", "text")
@@ -129,6 +130,8 @@ def train_char_lm(
     export_dir=None,
     int8=True,
     verbose=0,
+    work_dir=None,
+    callbacks=None,
 ):
     """Trains a (quantized) character LM, reports BPC, and optionally exports and re-scores it.
 
@@ -150,6 +153,10 @@ def train_char_lm(
             `.tflite` files go; None skips export.
         int8: also export and score the int8 step model.
         verbose: Keras fit verbosity.
+        work_dir: resumable training state and TensorBoard logs (`tasks.training`): an
+            interrupted run rerun with the same folder resumes from its last finished epoch.
+            None keeps nothing.
+        callbacks: extra Keras callbacks for `model.fit`.
 
     Returns:
         A `CharLMResult`.
@@ -174,7 +181,8 @@ def train_char_lm(
                           embedding_dim=embedding_dim, seed=seed, learning_rate=learning_rate)
     train = text_data.window_dataset(corpus.train, seq_len, batch_size, shuffle=True, seed=seed,
                                      stride=max(1, seq_len // 2)).repeat()
-    model.fit(train, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose)
+    model.fit(train, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose,
+              callbacks=[*training_callbacks(work_dir, "train"), *(callbacks or [])])
     result = CharLMResult(
         cell=cell, quantizer=quantizer, stochastic=stochastic, seed=seed,
         valid_bpc=evaluate_bpc(model, corpus.valid, seq_len, max_chars=eval_chars),

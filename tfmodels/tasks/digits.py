@@ -21,6 +21,7 @@ import numpy as np
 
 from tfmodels.data import digits as digits_data
 from tfmodels.models.rnn import RNN_LAYERS, quantizers
+from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils.atomic import save_model
 
 
@@ -103,6 +104,8 @@ def train_digits(
     export_dir=None,
     int8=True,
     verbose=0,
+    work_dir=None,
+    callbacks=None,
 ):
     """Trains a (quantized) RNN digit classifier and optionally exports and re-checks it.
 
@@ -117,6 +120,8 @@ def train_digits(
             None skips export.
         int8: also export and check the int8 step model.
         verbose: Keras fit verbosity.
+        work_dir: resumable training state and TensorBoard logs (see `train_char_lm`).
+        callbacks: extra Keras callbacks for `model.fit`.
 
     Returns:
         A `DigitsResult`.
@@ -131,7 +136,8 @@ def train_digits(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    model.fit(train, epochs=epochs, verbose=verbose)
+    model.fit(train, epochs=epochs, verbose=verbose,
+              callbacks=[*training_callbacks(work_dir, "train"), *(callbacks or [])])
     result = DigitsResult(
         cell=cell, quantizer=quantizer, stochastic=stochastic, seed=seed,
         val_accuracy=float(model.evaluate(val, verbose=0, return_dict=True)["accuracy"]),

@@ -38,7 +38,6 @@ import keras
 import numpy as np
 from PIL import Image
 
-from tfmodels.callbacks import ModelCheckpoint
 from tfmodels.data import camvid, scenes
 from tfmodels.export import export_saved_model, export_tflite
 from tfmodels.export import tflite as tflite_lib
@@ -50,6 +49,7 @@ from tfmodels.metrics.segmentation import (
     scores_from_confusion_matrix,
 )
 from tfmodels.models.segmentation import FCDenseNet, fc_densenet56, fc_densenet67, fc_densenet103
+from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils import atomic
 
 MODELS = {
@@ -467,16 +467,7 @@ def _compile(model, optimizer):
 def _fit(model, data, epochs, work_dir, phase, verbose, extra):
     """`model.fit` with resumable state (`backup/<phase>`), the best checkpoint `<phase>.keras`
     (by validation mIoU, written atomically) and TensorBoard logs (`logs/<phase>`)."""
-    callbacks = [
-        keras.callbacks.BackupAndRestore(
-            os.path.join(work_dir, "backup", phase), delete_checkpoint=True
-        ),
-        ModelCheckpoint(os.path.join(work_dir, f"{phase}.keras"), "val_mean_iou", "max"),
-        keras.callbacks.TensorBoard(
-            os.path.join(work_dir, "logs", phase), write_graph=False, profile_batch=0
-        ),
-        *extra,
-    ]
+    callbacks = [*training_callbacks(work_dir, phase, "val_mean_iou", "max"), *extra]
     model.fit(data.train, validation_data=data.val, epochs=epochs, callbacks=callbacks,
               verbose=verbose)
 
