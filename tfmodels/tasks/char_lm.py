@@ -24,6 +24,7 @@ import numpy as np
 from tfmodels.data import text as text_data
 from tfmodels.metrics.language import BitsPerCharacter, bits_per_character
 from tfmodels.models.rnn import char_lm, quantizers
+from tfmodels.tasks.rnn_result import RNNTaskResult
 from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils.atomic import save_model
 
@@ -31,42 +32,25 @@ DEFAULT_DATA_DIR = os.path.join("data", "text")
 
 
 @dataclasses.dataclass
-class CharLMResult:
-    """What `train_char_lm` measured and wrote.
+class CharLMResult(RNNTaskResult):
+    """What `train_char_lm` measured and wrote (the run's fields: `RNNTaskResult`).
 
     Attributes:
-        cell, quantizer, stochastic, seed: the run.
         valid_bpc, test_bpc: Keras model, windows of `seq_len` from zero state.
-        model_path: the `.keras` file (None when not exported).
-        vocab_path: the vocabulary JSON next to it.
-        tflite: `{mode: ExportReport}` of the step models.
+        vocab_path: the vocabulary JSON next to the model.
         device_bpc: `{"keras": bpc, mode: bpc}` on the held-out sequence, stepped from zero
             state (Keras model vs each `.tflite` in the LiteRT interpreter).
     """
 
-    cell: str
-    quantizer: str
-    stochastic: bool
-    seed: int
     valid_bpc: float
     test_bpc: float
-    model_path: str = None
-    vocab_path: str = None
-    tflite: dict = dataclasses.field(default_factory=dict)
-    device_bpc: dict = dataclasses.field(default_factory=dict)
+    vocab_path: str = dataclasses.field(default=None, kw_only=True)
+    device_bpc: dict = dataclasses.field(default_factory=dict, kw_only=True)
 
     def __str__(self):
-        name = f"{self.cell}/{self.quantizer}{' (stochastic)' if self.stochastic else ''}"
-        lines = [f"char_lm {name} seed={self.seed}: valid {self.valid_bpc:.3f} BPC, "
-                 f"test {self.test_bpc:.3f} BPC"]
-        if self.model_path:
-            lines.append(f"  model: {self.model_path}")
-        for mode, report in self.tflite.items():
-            lines.append(f"  {mode}: {report.path} ({report.size_bytes / 1024:.1f} KiB)")
-        if self.device_bpc:
-            lines.append("  held-out BPC: " + ", ".join(
-                f"{k} {v:.4f}" for k, v in self.device_bpc.items()))
-        return "\n".join(lines)
+        scores = f"valid {self.valid_bpc:.3f} BPC, test {self.test_bpc:.3f} BPC"
+        return self.format("char_lm", scores, "held-out BPC", self.device_bpc,
+                           lambda v: f"{v:.4f}")
 
 
 def build_char_lm(vocab_size, cell="lstm", quantizer="float", stochastic=False, units=128,

@@ -21,45 +21,29 @@ import numpy as np
 
 from tfmodels.data import digits as digits_data
 from tfmodels.models.rnn import RNN_LAYERS, quantizers
+from tfmodels.tasks.rnn_result import RNNTaskResult
 from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils.atomic import save_model
 
 
 @dataclasses.dataclass
-class DigitsResult:
-    """What `train_digits` measured and wrote.
+class DigitsResult(RNNTaskResult):
+    """What `train_digits` measured and wrote (the run's fields: `RNNTaskResult`).
 
     Attributes:
-        cell, quantizer, stochastic, seed: the run.
         val_accuracy, test_accuracy: Keras model.
-        model_path: the `.keras` file (None when not exported).
-        tflite: `{mode: ExportReport}` of the step models.
         device_accuracy: `{"keras": acc, mode: acc}` on the test images (step `.tflite` files
             run in the LiteRT interpreter, 8 steps per image).
     """
 
-    cell: str
-    quantizer: str
-    stochastic: bool
-    seed: int
     val_accuracy: float
     test_accuracy: float
-    model_path: str = None
-    tflite: dict = dataclasses.field(default_factory=dict)
-    device_accuracy: dict = dataclasses.field(default_factory=dict)
+    device_accuracy: dict = dataclasses.field(default_factory=dict, kw_only=True)
 
     def __str__(self):
-        name = f"{self.cell}/{self.quantizer}{' (stochastic)' if self.stochastic else ''}"
-        lines = [f"digits {name} seed={self.seed}: val {100 * self.val_accuracy:.1f}%, "
-                 f"test {100 * self.test_accuracy:.1f}%"]
-        if self.model_path:
-            lines.append(f"  model: {self.model_path}")
-        for mode, report in self.tflite.items():
-            lines.append(f"  {mode}: {report.path} ({report.size_bytes / 1024:.1f} KiB)")
-        if self.device_accuracy:
-            lines.append("  test accuracy: " + ", ".join(
-                f"{k} {100 * v:.2f}%" for k, v in self.device_accuracy.items()))
-        return "\n".join(lines)
+        scores = f"val {100 * self.val_accuracy:.1f}%, test {100 * self.test_accuracy:.1f}%"
+        return self.format("digits", scores, "test accuracy", self.device_accuracy,
+                           lambda v: f"{100 * v:.2f}%")
 
 
 def digits_classifier(cell="lstm", units=32, kernel_quantizer=None, recurrent_quantizer=None,
