@@ -48,7 +48,7 @@ def qnn_convnet(
         raise ValueError(f"preset must be one of {sorted(CONVNET_PRESETS)}; got {preset!r}")
     filters, dense_units = CONVNET_PRESETS[preset]
     inputs = keras.Input(tuple(input_shape), name="image")
-    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
+    x = inputs
     if len(input_shape) == 2:
         x = keras.layers.Reshape((*input_shape, 1), name="add_channel")(x)
     kwargs = dict(weights=weights, activations=activations, stochastic=stochastic,

@@ -29,7 +29,9 @@ def qnn_mlp(
 ):
     """Builds a QNN MLP: images in `[0, 1]` -> logits.
 
-    The input is rescaled to `[-1, 1]` and flattened; the first layer takes it real-valued.
+    The first layer takes the real-valued pixels in `[0, 1]` (the paper rescales them to
+    `[-1, 1]`; under the following BatchNorm that is the same model, and `[0, 1]` keeps the int8
+    input quantization exact).
     Each hidden block is `QuantDense -> BatchNorm -> quantized activation`; the last layer is
     `QuantDense -> BatchNorm` without an activation quantizer (its output is the logits, what
     the squared hinge loss or softmax cross-entropy reads). Quantized kernels are clipped to
@@ -68,8 +70,7 @@ def qnn_mlp(
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
     inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
-    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Flatten(name="flatten")(inputs)
     kwargs = dict(weights=weights, activations=activations, stochastic=stochastic,
                   shift_batch_norm=shift_batch_norm, seed=seed)
     for index, units in enumerate(hidden_units):

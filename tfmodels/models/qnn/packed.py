@@ -133,7 +133,7 @@ class PackedBinaryMLP:
         out = []
         for start in range(0, len(images), batch_size):
             x = np.asarray(images[start : start + batch_size], np.float32)
-            x = (x * 2.0 - 1.0).reshape(len(x), -1)
+            x = x.reshape(len(x), -1)
             h = self.norms[0](ops.matmul(ops.convert_to_tensor(x), self.first_kernel),
                               training=False)
             for (bits, n), norm in zip(self.packed, self.norms[1:]):
