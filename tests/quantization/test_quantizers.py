@@ -271,3 +271,57 @@ def test_serialization_round_trip(quantizer):
     assert type(clone) is type(quantizer)
     assert clone.get_config() == quantizer.get_config()
     np.testing.assert_array_equal(_np(clone(W)), _np(quantizer(W)))
+
+
+# QNN quantizers (arXiv:1609.07061) ------------------------------------------------------------
+from tfmodels.quantization import LinearQuant, LogQuant, ap2  # noqa: E402
+
+
+def test_ap2_is_the_nearest_power_of_two_in_the_log_domain():
+    x = np.array([0.3, -3.0, 0.0, 5.0, 0.75, -0.7, 1.0], "float32")
+    np.testing.assert_array_equal(_np(ap2(x)), [0.25, -4.0, 0.0, 4.0, 1.0, -0.5, 1.0])
+
+
+def test_linear_quant_levels_and_binary_limit():
+    q = LinearQuant(bits=2)
+    out = _np(q(W))
+    np.testing.assert_allclose(np.unique(out), [-1.0, -1 / 3, 1 / 3, 1.0], atol=1e-6)
+    np.testing.assert_allclose(_np(q([-0.4, -0.3, 0.3, 0.7])), [-1 / 3, -1 / 3, 1 / 3, 1.0],
+                               atol=1e-6)
+    # bits=1 is sign binarization, zero included.
+    np.testing.assert_array_equal(_np(LinearQuant(bits=1)(W)), _np(Binary()(W)))
+    assert len(np.unique(_np(LinearQuant(bits=4)(W)))) == 16
+
+
+def test_linear_quant_stochastic_is_unbiased_and_deterministic_at_inference():
+    q = LinearQuant(bits=2, stochastic=True, seed=3)
+    x = np.full((20000,), 0.5, "float32")
+    sampled = _np(q(x, training=True))
+    np.testing.assert_allclose(np.unique(sampled), [1 / 3, 1.0], atol=1e-6)
+    assert abs(sampled.mean() - 0.5) < 0.01
+    # Deterministic: the nearest level, 1/3.
+    np.testing.assert_allclose(_np(q(x)), np.full_like(x, 1 / 3), atol=1e-6)
+
+
+def test_log_quant_rounds_exponents_and_clips():
+    q = LogQuant(bits=3)  # exponents -3..0
+    np.testing.assert_array_equal(_np(q([0.3, -0.7, 0.01, 4.0, 0.0, 0.09])),
+                                  [0.25, -0.5, 0.125, 1.0, 0.0, 0.125])
+
+
+@pytest.mark.parametrize("quantizer", [LinearQuant(bits=2), LogQuant(bits=4)])
+def test_qnn_quantizers_cancel_the_gradient_outside_the_range(quantizer):
+    g = _grad(quantizer, [-1.5, -1.0, 0.3, 1.0, 1.2])
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+def test_qnn_quantizers_serialize_and_reject_bad_bits():
+    for q in (LinearQuant(bits=3, stochastic=True), LogQuant(bits=5, max_exponent=1)):
+        clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(q))
+        assert clone.get_config() == q.get_config()
+    with pytest.raises(ValueError, match="bits"):
+        LinearQuant(bits=0)
+    with pytest.raises(ValueError, match="bits"):
+        LogQuant(bits=1)
+    with pytest.raises(ValueError, match="max_exponent"):
+        LogQuant(max_exponent=0.5)

@@ -8,9 +8,12 @@ Example:
 from tfmodels.quantization.quantizers import (
     Binary,
     Exponential,
+    LinearQuant,
+    LogQuant,
     Pow2Ternary,
     Ternary,
     Uniform,
+    ap2,
     glorot_bound,
 )
 from tfmodels.quantization.layers import (
@@ -20,3 +23,4 @@ from tfmodels.quantization.layers import (
     QuantDense,
 )
 from tfmodels.quantization.qat import quantize_model
+from tfmodels.quantization.constraints import Clip

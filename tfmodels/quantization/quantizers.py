@@ -459,3 +459,107 @@ class Uniform(keras.quantizers.Quantizer):
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"Uniform({args})"
+
+
+def ap2(x):
+    """`AP2(x) = sign(x) * 2^round(log2 |x|)`: the power of two nearest `x` in the log domain.
+
+    The approximate power-of-two of Hubara et al. (arXiv:1609.07061, Sec. 3.3 and Alg. 3-4):
+    multiplying by `AP2(y)` is a bit shift (`x <<>> y` in the paper). Zero stays zero.
+
+    Example:
+    >>> keras.ops.convert_to_numpy(ap2([0.3, -3.0, 0.0, 5.0])).tolist()
+    [0.25, -4.0, 0.0, 4.0]
+    """
+    x, _ = _as_float32(x)
+    mag = ops.abs(x)
+    power = ops.power(2.0, ops.round(ops.log2(ops.maximum(mag, _TINY))))
+    return ops.where(mag > 0, ops.sign(x) * power, 0.0)
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class LinearQuant(_Quantizer):
+    """k-bit linear quantization on `[-1, 1]` (arXiv:1609.07061 Eq. 5, `LinearQuant`).
+
+    `2^bits` evenly spaced levels from `-1` to `+1` (step `2 / (2^bits - 1)`), so `bits=1` is
+    sign binarization and `bits=2` gives `{-1, -1/3, 1/3, 1}`: the k-bit activations and weights
+    of the paper's QNNs, whose products are sums of bit-plane XNOR-popcounts. Values are clipped
+    to `[-1, 1]` and rounded to the nearest level (stochastic: to one of the two neighbouring
+    levels with probability proportional to proximity, unbiased inside the range). The
+    straight-through gradient is 1 for `|x| <= 1` and 0 outside, as for `Binary`.
+
+    Args:
+        bits: 1 to 8.
+        stochastic: stochastic rounding in training.
+        scale: multiplies the levels (default 1.0).
+        per_channel, seed: as for `Binary`.
+
+    Example:
+    >>> q = LinearQuant(bits=2)
+    >>> [round(v, 4) for v in keras.ops.convert_to_numpy(q([-2.0, -0.2, 0.5, 0.9])).tolist()]
+    [-1.0, -0.3333, 0.3333, 1.0]
+    """
+
+    _clip = 1.0
+
+    def __init__(self, bits=2, stochastic=False, scale=1.0, per_channel=False, seed=None):
+        super().__init__(scale=scale, per_channel=per_channel, seed=seed)
+        if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= 8:
+            raise ValueError(f"bits must be an integer in [1, 8]; got {bits!r}")
+        self.bits = bits
+        self.stochastic = bool(stochastic)
+        self._steps = float(2**bits - 1)
+
+    def _quantize(self, x, sample, seed):
+        # Level index in [0, 2^bits - 1]; half-way values round up so that bits=1 is Binary.
+        y = (ops.clip(x, -1.0, 1.0) + 1.0) * (self._steps / 2.0)
+        if sample:
+            y = ops.floor(y + keras.random.uniform(ops.shape(y), seed=seed))
+        else:
+            y = ops.floor(y + 0.5)
+        return ops.clip(y, 0.0, self._steps) * (2.0 / self._steps) - 1.0
+
+    def get_config(self):
+        return {"bits": self.bits, "stochastic": self.stochastic, **super().get_config()}
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class LogQuant(_Quantizer):
+    """k-bit logarithmic quantization (arXiv:1609.07061 Eq. 6, `LogQuant = Clip(AP2(x))`).
+
+    `sign(x) * 2^round(log2 |x|)`, the exponent clipped to the `2^(bits-1)` values
+    `max_exponent - 2^(bits-1) + 1 ... max_exponent` (the sign takes the other bit). Rounding is
+    in the log domain (`ap2`), which is what distinguishes it from `Exponential`'s linear-domain
+    rounding (arXiv:1608.06902). Exact zeros stay zero. Straight-through gradient 1 for
+    `|x| <= 2^max_exponent`, 0 outside.
+
+    Args:
+        bits: 2 to 8.
+        max_exponent: the largest exponent (0: magnitudes up to 1).
+        scale, per_channel, seed: as for `Binary`.
+
+    Example:
+    >>> q = LogQuant(bits=3)
+    >>> keras.ops.convert_to_numpy(q([0.3, -0.7, 0.01, 4.0])).tolist()
+    [0.25, -0.5, 0.125, 1.0]
+    """
+
+    def __init__(self, bits=4, max_exponent=0, scale=1.0, per_channel=False, seed=None):
+        super().__init__(scale=scale, per_channel=per_channel, seed=seed)
+        if not isinstance(bits, int) or isinstance(bits, bool) or not 2 <= bits <= 8:
+            raise ValueError(f"bits must be an integer in [2, 8]; got {bits!r}")
+        if not isinstance(max_exponent, int) or isinstance(max_exponent, bool):
+            raise ValueError(f"max_exponent must be an integer; got {max_exponent!r}")
+        self.bits = bits
+        self.max_exponent = max_exponent
+        self.min_exponent = max_exponent - 2 ** (bits - 1) + 1
+        self._clip = float(2.0**max_exponent)
+
+    def _quantize(self, x, sample, seed):
+        mag = ops.abs(x)
+        k = ops.round(ops.log2(ops.maximum(mag, _TINY)))
+        k = ops.clip(k, float(self.min_exponent), float(self.max_exponent))
+        return ops.where(mag > 0, ops.sign(x) * ops.power(2.0, k), 0.0)
+
+    def get_config(self):
+        return {"bits": self.bits, "max_exponent": self.max_exponent, **super().get_config()}

@@ -1,0 +1,65 @@
+import keras
+import numpy as np
+import pytest
+
+from tfmodels.models.qnn import (
+    PackedBinaryMLP,
+    binary_matmul,
+    pack_signs,
+    popcount,
+    qnn_mlp,
+    xnor_matmul,
+)
+
+pytestmark = pytest.mark.multibackend
+
+
+def _np(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def test_pack_signs_bit_layout():
+    # +1 at positions 0 and 2 of word 0, position 31 (bit 31 -> the int32 sign bit) of word 0,
+    # and position 32 -> bit 0 of word 1.
+    x = -np.ones((1, 33), "float32")
+    x[0, [0, 2, 31, 32]] = 1.0
+    np.testing.assert_array_equal(_np(pack_signs(x)), [[5 - 2**31, 1]])
+    np.testing.assert_array_equal(_np(pack_signs([[0.0, -0.5]])), [[1]])  # zero counts as +1
+
+
+def test_popcount_of_edge_words():
+    words = np.array([0, -1, 1, 7, 2**31 - 1, -(2**31), 0x55555555], np.int32)
+    np.testing.assert_array_equal(_np(popcount(words)), [0, 32, 1, 3, 31, 1, 16])
+
+
+@pytest.mark.parametrize("n", [1, 31, 32, 70, 128])
+def test_xnor_matmul_equals_the_pm1_float_product(n):
+    rng = np.random.default_rng(n)
+    a = rng.choice([-1.0, 1.0], size=(7, n)).astype("float32")
+    b = rng.choice([-1.0, 1.0], size=(n, 5)).astype("float32")
+    expected = (a @ b).astype(np.int32)
+    np.testing.assert_array_equal(_np(binary_matmul(a, b)), expected)
+    blocked = xnor_matmul(pack_signs(a), pack_signs(b.T), n, block_rows=2)
+    np.testing.assert_array_equal(_np(blocked), expected)
+
+
+def test_packed_mlp_predicts_like_keras_and_survives_its_file():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 28, 28)).astype("float32"), rng.integers(0, 10, 40)
+    model = qnn_mlp(hidden_units=(40, 33), seed=1)
+    model.compile(keras.optimizers.Adam(0.05), keras.losses.SquaredHinge())
+    model.fit(x, keras.utils.to_categorical(y, 10), epochs=2, batch_size=8, verbose=0)
+    packed = PackedBinaryMLP.from_model(model)
+    keras_logits = model.predict(x, verbose=0)
+    logits = packed.predict(x, batch_size=16)
+    np.testing.assert_array_equal(logits.argmax(-1), keras_logits.argmax(-1))
+    np.testing.assert_allclose(logits, keras_logits, rtol=1e-5, atol=1e-5)
+    reloaded = PackedBinaryMLP.from_bytes(packed.to_bytes())
+    np.testing.assert_array_equal(reloaded.predict(x), logits)
+    # 1 bit per weight: the 40x33 kernel packs into 33 rows of 2 words.
+    assert packed.packed[0][0].shape == (33, 2)
+
+
+def test_packed_mlp_refuses_non_binary_models():
+    with pytest.raises(ValueError, match="binary"):
+        PackedBinaryMLP.from_model(qnn_mlp("tiny", activations="linear2"))

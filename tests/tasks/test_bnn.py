@@ -1,0 +1,70 @@
+import os
+
+import numpy as np
+import pytest
+
+from tfmodels.data import mnist
+from tfmodels.tasks import bnn
+
+
+def write_fixture(folder, num_train=60, num_test=20):
+    """Tiny MNIST: class k lights row band k, plus noise (learnable in a few steps)."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for split, count in (("train", num_train), ("test", num_test)):
+        labels = rng.integers(0, 10, count).astype(np.uint8)
+        images = rng.integers(0, 60, (count, 28, 28)).astype(np.uint8)
+        for i, label in enumerate(labels):
+            images[i, 2 * label : 2 * label + 3] = 255
+        images_name, labels_name = mnist.FILES[split]
+        mnist.write_idx(os.path.join(folder, images_name + ".gz"), images)
+        mnist.write_idx(os.path.join(folder, labels_name + ".gz"), labels)
+    return str(folder)
+
+
+def test_binary_mlp_trains_exports_and_its_packed_and_int8_files_match_keras(tmp_path):
+    data_dir = write_fixture(tmp_path / "mnist")
+    result = bnn.train_bnn(preset="tiny", epochs=3, batch_size=10, learning_rate=1e-2,
+                           final_learning_rate=1e-3, validation=10, data_dir=data_dir,
+                           export_dir=str(tmp_path / "out"), calibration_samples=20, seed=1)
+    assert result.test_error < 0.5  # the bands are easy: chance is 0.9
+    assert os.path.isfile(result.model_path) and os.path.isfile(result.packed_path)
+    assert result.packed_agreement == 1.0
+    assert result.sizes["packed_1bit"] < result.sizes["float32"] / 4
+    assert result.device_agreement >= 0.9
+
+    from tfmodels.export.runtime import LiteRTRunner
+
+    # Binary kernels stay exact in int8: the converter folds each BatchNorm scale into its
+    # kernel row, and every stored weight is +-127 (= +-scale of its row dequantized).
+    interpreter = LiteRTRunner(result.tflite_path).interpreter
+    kernels = []
+    for detail in interpreter.get_tensor_details():
+        if detail["dtype"] == np.int8 and len(detail["shape"]) == 2:
+            try:
+                kernels.append(interpreter.get_tensor(detail["index"]))
+            except ValueError:  # activations: no buffer outside invoke
+                continue
+    assert sorted(k.shape[0] for k in kernels) == [10, 32]
+    for kernel in kernels:
+        assert set(np.unique(kernel)) == {-127, 127}
+    assert "bnn mlp_tiny_w-binary_a-binary_seed1" in str(result)
+
+
+def test_qnn_shift_run_without_export(tmp_path):
+    data_dir = write_fixture(tmp_path / "mnist", num_train=30, num_test=10)
+    result = bnn.train_bnn(preset="tiny", activations="linear2", shift=True,
+                           loss="crossentropy", gradient_bits=6, epochs=1, batch_size=10,
+                           validation=10, data_dir=data_dir)
+    assert result.model_path is None and result.packed_agreement is None
+    assert result.name == "mlp_tiny_w-binary_a-linear2_shift_xent_seed0"
+    assert 0.0 <= result.test_error <= 1.0 and result.epochs == 1
+
+
+def test_bad_arguments_are_named(tmp_path):
+    with pytest.raises(ValueError, match="model"):
+        bnn.train_bnn(model="rnn")
+    with pytest.raises(ValueError, match="loss"):
+        bnn.train_bnn(loss="hinge")
+    with pytest.raises(ValueError, match="epochs"):
+        bnn.train_bnn(epochs=0)
