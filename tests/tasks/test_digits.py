@@ -54,12 +54,28 @@ def test_step_files_agree_with_the_saved_keras_model(exported):
     assert result.tflite["int8"].size_bytes < result.tflite["float32"].size_bytes
 
 
-def test_same_seed_same_result_with_stochastic_quantizers():
-    # Stochastic ternarization samples in training: the seed must fix the samples too.
-    runs = [train_digits(cell="rnn", quantizer="pow2_ternary", stochastic=True, units=4,
-                         epochs=1, seed=5) for _ in range(2)]
-    assert runs[0].test_accuracy == runs[1].test_accuracy
-    assert runs[0].val_accuracy == runs[1].val_accuracy
+def test_same_seed_same_result_with_stochastic_quantizers(tmp_path):
+    # Stochastic ternarization samples in training: the seed must fix the samples too. The
+    # second run also exports (float32 only); export comes after evaluation and changes nothing.
+    settings = dict(cell="rnn", quantizer="pow2_ternary", stochastic=True, units=4, epochs=1,
+                    seed=5)
+    first = train_digits(**settings)
+    second = train_digits(**settings, export_dir=str(tmp_path), int8=False)
+    assert first.test_accuracy == second.test_accuracy
+    assert first.val_accuracy == second.val_accuracy
+    assert first.model_path is None and not first.tflite
+    name = "digits_rnn_pow2_ternary_stochastic"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"{name}.keras", f"{name}_step.float32.tflite"]
+    assert set(second.device_accuracy) == {"keras", "float32"}
+
+
+def test_result_prints_the_run_and_its_accuracies(exported):
+    result, _ = exported
+    text = str(result)
+    assert "lstm/ternary seed=0" in text and result.model_path in text
+    assert f"{100 * result.test_accuracy:.1f}%" in text
+    assert f"int8 {100 * result.device_accuracy['int8']:.2f}%" in text
 
 
 def test_classifier_shapes_and_bad_cell():
