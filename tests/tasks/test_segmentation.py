@@ -1,10 +1,10 @@
 """Tests for tfmodels.tasks.segmentation.run: end to end on a tiny generated dataset.
 
-Two runs are shared by most tests (module-scoped fixtures): `qat_run` (float training, QAT
-fine-tuning, int8 export) and `float_run` (the same settings and seed with `quantize=False`).
-Each test checks one property of a run's report or artifacts, recomputing scores from the
-artifacts themselves (the `.keras` checkpoints, the `.tflite` file, the PNGs on disk) with the
-numpy below, not with the library's metric code.
+Two module-scoped runs are shared by the tests: `qat_run` (float training, QAT fine-tuning,
+int8 export, seed 0) and `resumed` (a float run with seed 0, interrupted in epoch 1 and
+restarted from its backup). Each test checks one property of a run's report or artifacts,
+recomputing scores from the artifacts themselves (the `.keras` checkpoints, the `.tflite` file,
+the PNGs on disk) with the numpy below, not with the library's metric code.
 """
 
 import json
@@ -51,12 +51,6 @@ def run_tiny(data_dir, export_dir, **kwargs):
 def qat_run(data_dir, tmp_path_factory):
     export_dir = tmp_path_factory.mktemp("qat") / "export"
     return run_tiny(data_dir, export_dir), export_dir
-
-
-@pytest.fixture(scope="module")
-def float_run(data_dir, tmp_path_factory):
-    export_dir = tmp_path_factory.mktemp("float") / "export"
-    return run_tiny(data_dir, export_dir, quantize=False), export_dir
 
 
 @pytest.fixture(scope="module")
@@ -223,40 +217,21 @@ def test_report_logs_and_no_backup_left_after_a_completed_run(qat_run):
     assert not backup.exists() or not [f for _, _, files in os.walk(backup) for f in files]
 
 
-def test_same_seed_same_float_model_and_scores(qat_run, float_run):
-    # The float phase runs first and does not depend on `quantize`: same seed, same model.
-    assert float_run[0]["float"] == qat_run[0]["float"]
-    # A model trained for 2 steps may predict nearly one class, so the scores alone could
-    # match by luck: the checkpoints must match bit for bit.
-    weights = [keras.saving.load_model(str(export_dir / "runs" / "segmentation" / "float.keras"),
-                                       compile=False).get_weights()
-               for _, export_dir in (qat_run, float_run)]
-    assert len(weights[0]) == len(weights[1])
-    for a, b in zip(*weights):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_float_export_computes_what_keras_computes(float_run, val_frames):
-    report, export_dir = float_run
-    assert report["tflite_mode"] == "float32" and "qat" not in report
-    assert report["keras_path"] == str(export_dir / "runs" / "segmentation" / "float.keras")
-    images, _ = _stack(val_frames)
-    np.testing.assert_allclose(_run_tflite(report["tflite_path"], images),
-                               _keras_logits(report["keras_path"], images), atol=1e-4)
-
-
 class _Interrupt(keras.callbacks.Callback):
-    """Raises KeyboardInterrupt after `after_batches` batches, or at the start of any epoch."""
+    """Raises KeyboardInterrupt after `after_batches` batches, or at the start of any epoch
+    (then keeping the weights the model starts that epoch with)."""
 
     def __init__(self, after_batches=None):
         super().__init__()
         self.after_batches = after_batches
         self.seen = 0
         self.epochs = []
+        self.weights = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epochs.append(epoch)
         if self.after_batches is None:
+            self.weights = self.model.get_weights()
             raise KeyboardInterrupt("simulated interruption")
 
     def on_train_batch_end(self, batch, logs=None):
@@ -265,20 +240,49 @@ class _Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated interruption")
 
 
-def test_interrupted_run_resumes_from_backup(data_dir, tmp_path):
+@pytest.fixture(scope="module")
+def resumed(data_dir, tmp_path_factory):
+    """A float run (seed 0) interrupted in epoch 1, then restarted and stopped as soon as it
+    has restored its backup. Returns both callbacks and the backup folder."""
+    export_dir = tmp_path_factory.mktemp("resume") / "export"
     # 8 frames / batch 4 = 2 steps per epoch: interrupt in the middle of epoch 1.
     first = _Interrupt(after_batches=3)
     with pytest.raises(KeyboardInterrupt):
-        run_tiny(data_dir, tmp_path, epochs=3, quantize=False, callbacks=[first])
-    assert first.epochs == [0, 1]
-    backup = tmp_path / "runs" / "segmentation" / "backup" / "float"
-    assert backup.is_dir() and os.listdir(backup)
-    # The second attempt starts where the backup left off (stopped there: the completed run's
-    # clean-up is checked on `qat_run`).
+        run_tiny(data_dir, export_dir, epochs=3, quantize=False, callbacks=[first])
+    backup = export_dir / "runs" / "segmentation" / "backup" / "float"
+    backed_up = backup.is_dir() and bool(os.listdir(backup))
     second = _Interrupt()
     with pytest.raises(KeyboardInterrupt):
-        run_tiny(data_dir, tmp_path, epochs=3, quantize=False, callbacks=[second])
+        run_tiny(data_dir, export_dir, epochs=3, quantize=False, callbacks=[second])
+    return first, second, backed_up
+
+
+def test_interrupted_run_resumes_from_backup(resumed):
+    first, second, backed_up = resumed
+    assert first.epochs == [0, 1] and backed_up
+    # Epoch 0 finished before the interruption and is not trained again. (A completed run's
+    # clean-up of the backup is checked on `qat_run`.)
     assert second.epochs == [1]
+
+
+def test_same_seed_same_float_model_and_scores(qat_run, resumed, val_frames, qat_logits):
+    # Two runs with seed 0: `qat_run` (1 epoch) and the interrupted one, whose backup holds
+    # its weights after epoch 0. Same seed, same data, same epoch-0 learning rate: the weights
+    # must match bit for bit (a model trained for 2 steps may predict nearly one class, so
+    # equal scores alone could match by luck), and so must the float scores.
+    report, export_dir = qat_run
+    _, second, _ = resumed
+    model = keras.saving.load_model(str(export_dir / "runs" / "segmentation" / "float.keras"),
+                                    compile=False)
+    expected = model.get_weights()
+    assert len(second.weights) == len(expected)
+    for a, b in zip(second.weights, expected):
+        np.testing.assert_array_equal(a, b)
+    images, labels = _stack(val_frames)
+    model.set_weights(second.weights)
+    predictions = np.argmax(np.asarray(model.predict(images, batch_size=4, verbose=0)), -1)
+    np.testing.assert_array_equal(predictions, np.argmax(qat_logits["float"], -1))
+    _assert_scores_equal(report["float"], _hand_scores(labels, predictions), 1e-9)
 
 
 def test_bad_arguments_are_refused_early(tmp_path):
