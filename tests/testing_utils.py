@@ -59,3 +59,37 @@ def check_layer(layer_factory, input_shape, tmp_path, training_step=True, atol=1
     )
     assert type(loaded.layers[-1]) is type(layer)
     return model
+
+
+def run_step_tflite(path, sequence):
+    """Steps a step-model `.tflite` (`(x, *states) -> (y, *states)`) over `sequence` from zero
+    states in the LiteRT interpreter and returns every step's `y` (batch axis dropped).
+
+    Written here, apart from `tfmodels.export`, so that tests check the library's figures
+    against an independent reading of the file. int8 inputs and outputs are (de)quantized with
+    the file's own scale and zero point.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=str(path)).get_signature_runner()
+    inputs, outputs = runner.get_input_details(), runner.get_output_details()
+
+    def quantize(value, detail):
+        scale, zero = detail["quantization"]
+        if np.dtype(detail["dtype"]) == np.int8:
+            value = np.clip(np.round(np.asarray(value) / scale + zero), -128, 127)
+        return np.asarray(value).reshape(detail["shape"]).astype(detail["dtype"])
+
+    def dequantize(value, detail):
+        scale, zero = detail["quantization"]
+        return (value.astype(np.float32) - zero) * scale if value.dtype == np.int8 else value
+
+    states = [name for name in inputs if name != "x"]
+    carried = {name: np.zeros(inputs[name]["shape"], np.float32) for name in states}
+    ys = []
+    for x in np.asarray(sequence):
+        feed = {n: quantize(carried[n], inputs[n]) for n in states}
+        out = runner(x=quantize(x, inputs["x"]), **feed)
+        carried = {n: dequantize(out[n], outputs[n]) for n in states}
+        ys.append(dequantize(out["y"], outputs["y"])[0])
+    return np.stack(ys)

@@ -83,35 +83,92 @@ def test_baseline_is_the_same_network_without_the_discriminator():
     assert {e.split("/")[0] for e in extra} == {"gradient_reversal", "noise_hidden", "noise_logits"}
 
 
-# The baseline takes the same path minus the discriminator, checked above; one training run
-# keeps this file fast.
-@pytest.mark.parametrize("adversarial", [True])
-def test_train_asr_reports_and_saves(corpus, tmp_path, adversarial):
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory):
+    """One tiny adversarial run shared by the tests below (the baseline takes the same path
+    minus the discriminator, checked above)."""
     config = asr.ASRConfig(data_dir=str(corpus), seen_noises=("babble", "white"),
-                           adversarial=adversarial, export_dir=str(tmp_path), seed=1, **TINY)
-    result = asr.train_asr(config)
-    assert set(result.wer) == {"clean", "seen", "unseen"}
-    assert set(result.wer["seen"]) == {"all", "0dB", "10dB", "babble", "white"}
-    assert set(result.wer["unseen"]) == {"all", "0dB", "10dB", "pink", "clicks"}
-    assert all(v >= 0 for split in result.wer.values() for v in split.values())
-    assert 0.0 <= result.probe_accuracy <= 1.0
+                           adversarial=True, export_dir=str(tmp_path_factory.mktemp("asr")),
+                           seed=1, **TINY)
+    return asr.train_asr(config)
+
+
+def _word_edits(reference, hypothesis):
+    """Levenshtein distance between two word lists (substitutions, insertions, deletions)."""
+    row = list(range(len(hypothesis) + 1))
+    for i, ref_word in enumerate(reference, 1):
+        previous, row[0] = row[0], i
+        for j, hyp_word in enumerate(hypothesis, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1,
+                                           previous + (ref_word != hyp_word))
+    return row[-1]
+
+
+def test_word_edits_by_hand():
+    assert _word_edits("one two three".split(), "one three".split()) == 1
+    assert _word_edits("one two".split(), "two one one".split()) == 2
+    assert _word_edits([], "oh".split()) == 1
+
+
+@pytest.mark.parametrize("split, groups", [
+    ("clean", ()),
+    ("seen", ("0dB", "10dB", "babble", "white")),
+    ("unseen", ("0dB", "10dB", "pink", "clicks")),
+])
+def test_wer_is_that_of_the_model_transcripts(corpus, trained, split, groups):
+    vocabulary, _, splits = asr.load_splits(corpus, ["babble", "white"])
+    records = splits[split]
+    hypotheses = asr.transcribe(trained.model, records, vocabulary)
+    assert set(trained.wer) == {"clean", "seen", "unseen"}
+    assert set(trained.wer[split]) == {"all", *groups}
+
+    def rate(keep):
+        pairs = [(r.text.split(), h.split()) for r, h in zip(records, hypotheses) if keep(r)]
+        return sum(_word_edits(ref, hyp) for ref, hyp in pairs) / sum(len(ref) for ref, _ in pairs)
+
+    expected = {"all": rate(lambda r: True)}
+    for group in groups:
+        expected[group] = rate(lambda r, g=group: g in (f"{r.snr_db:g}dB", r.noise))
+    assert trained.wer[split] == pytest.approx(expected)
+
+
+def test_probe_and_discriminator_figures(trained):
+    assert 0.0 <= trained.probe_accuracy <= 1.0
     # dev is half clean, half noisy: the majority class is clean, at least half the probe set.
-    assert 0.5 <= result.probe_chance < 1.0
-    assert (result.discriminator_accuracy is not None) == adversarial
-    assert len(result.history["loss"]) == 1
-    loaded = keras.saving.load_model(result.model_path)
-    x = {"waveform": np.zeros((1, 3200), "float32"), "waveform_length": np.array([3200])}
+    assert 0.5 <= trained.probe_chance < 1.0
+    assert 0.0 <= trained.discriminator_accuracy <= 1.0
+    assert len(trained.history["loss"]) == 1
+
+
+def test_saved_model_and_json_reproduce_the_run(trained):
+    loaded = keras.saving.load_model(trained.model_path)
+    rng = np.random.default_rng(0)
+    x = {"waveform": rng.normal(0, 0.1, (1, 3200)).astype("float32"),
+         "waveform_length": np.array([3200])}
     np.testing.assert_allclose(loaded.predict(x, verbose=0)["logits"],
-                               result.model.predict(x, verbose=0)["logits"], atol=1e-6)
-    with open(result.model_path.replace(".keras", ".json")) as f:
+                               trained.model.predict(x, verbose=0)["logits"], atol=1e-6)
+    with open(trained.model_path.replace(".keras", ".json")) as f:
         saved = json.load(f)
-    assert saved["wer"] == result.wer
-    assert "adversarial" in asr.format_result(result) or "baseline" in asr.format_result(result)
-    if adversarial:
-        ramp = loaded.get_layer("gradient_reversal")
-        steps_per_epoch = -(-12 // 8)
-        assert ramp.ramp_steps == steps_per_epoch
-        assert float(keras.ops.convert_to_numpy(ramp.steps)) == steps_per_epoch
+    assert saved["wer"] == trained.wer
+    assert saved["config"]["seed"] == 1 and saved["model_path"] == trained.model_path
+    # The gradient-reversal ramp spans all training steps and survives the save.
+    ramp = loaded.get_layer("gradient_reversal")
+    steps_per_epoch = -(-12 // 8)  # 12 training utterances (6 clean + 6 noisy), batch 8
+    assert ramp.ramp_steps == steps_per_epoch
+    assert float(keras.ops.convert_to_numpy(ramp.steps)) == steps_per_epoch
+
+
+def test_format_result_names_the_system_and_the_rates(trained):
+    text = asr.format_result(trained)
+    first = text.splitlines()[0]
+    assert first.startswith("system: adversarial") and "baseline" not in text
+    for split in ("clean", "seen", "unseen"):
+        assert f"WER {split:7s} {trained.wer[split]['all']:.3f}" in text
+    assert f"{trained.discriminator_accuracy:.3f}" in text.splitlines()[-1]
+    baseline = dataclasses.replace(trained, config={**trained.config, "adversarial": False},
+                                   discriminator_accuracy=None)
+    text = asr.format_result(baseline)
+    assert text.startswith("system: baseline") and "discriminator" not in text
 
 
 def test_corpus_folder_without_manifest(tmp_path):
