@@ -60,14 +60,19 @@ def test_full_frames_and_bad_crop_size(calls):
         train_segmentation.main()
 
 
-def test_library_errors_become_one_usage_line(monkeypatch):
+def test_library_errors_end_as_one_error_line(monkeypatch, capsys):
     def refuse(**kwargs):
         raise FileNotFoundError("data_dir does not exist: /nowhere")
 
     monkeypatch.setattr(segmentation, "run", refuse)
     parse("--data_dir=/nowhere")
     try:
-        with pytest.raises(app.UsageError, match="data_dir does not exist: /nowhere"):
-            train_segmentation.main()
+        with pytest.raises(SystemExit) as info:
+            train.main(["tfmodels-train"])
+        assert info.value.code == 1
+        assert capsys.readouterr().err == "tfmodels-train: error: data_dir does not exist: /nowhere\n"
+        parse("--data_dir=/nowhere", "--traceback")
+        with pytest.raises(FileNotFoundError, match="/nowhere"):
+            train.main(["tfmodels-train"])
     finally:
         flags.FLAGS.unparse_flags()

@@ -114,7 +114,7 @@ def qat_logits(qat_run, val_frames):
     report, export_dir = qat_run
     images, _ = _stack(val_frames)
     work_dir = export_dir / "runs" / "segmentation"
-    return {"tflite": _run_tflite(report["tflite_path"], images),
+    return {"tflite": _run_tflite(report.tflite_path, images),
             "float": _keras_logits(work_dir / "float.keras", images),
             "qat": _keras_logits(work_dir / "qat.keras", images)}
 
@@ -123,29 +123,29 @@ def test_tflite_scores_are_those_of_the_file_on_the_validation_frames(qat_run, v
                                                                        qat_logits):
     report, _ = qat_run
     _, labels = _stack(val_frames)
-    assert report["num_val_frames"] == len(labels) == 3
+    assert report.num_val_frames == len(labels) == 3
     assert qat_logits["tflite"].shape == (3, FRAME, FRAME, NUM_CLASSES)
     predictions = np.argmax(qat_logits["tflite"], -1)
     # The same file on the same inputs in the same interpreter: the same pixels, exactly.
-    _assert_scores_equal(report["tflite"], _hand_scores(labels, predictions), 1e-9)
+    _assert_scores_equal(report.tflite, _hand_scores(labels, predictions), 1e-9)
 
 
 def test_keras_scores_are_those_of_the_saved_checkpoints(qat_run, val_frames, qat_logits):
     report, export_dir = qat_run
     _, labels = _stack(val_frames)
-    assert report["keras_path"] == str(export_dir / "runs" / "segmentation" / "qat.keras")
+    assert report.keras_path == str(export_dir / "runs" / "segmentation" / "qat.keras")
     for key in ("float", "qat"):
         predictions = np.argmax(qat_logits[key], -1)
         # Reloaded weights, same graph and batch: at most a rounding tie flips a pixel.
-        _assert_scores_equal(report[key], _hand_scores(labels, predictions), 1e-3)
-    assert report["miou_drop_points"] == pytest.approx(
-        100 * (report["float"]["mean_iou"] - report["tflite"]["mean_iou"]))
+        _assert_scores_equal(getattr(report, key), _hand_scores(labels, predictions), 1e-3)
+    assert report.miou_drop_points == pytest.approx(
+        100 * (report.float["mean_iou"] - report.tflite["mean_iou"]))
 
 
 def test_int8_file_agrees_with_the_qat_model(qat_run, qat_logits):
     report, _ = qat_run
     agreement = np.mean(np.argmax(qat_logits["tflite"], -1) == np.argmax(qat_logits["qat"], -1))
-    assert report["tflite"]["argmax_agreement_with_keras"] == pytest.approx(agreement, abs=1e-3)
+    assert report.tflite["argmax_agreement_with_keras"] == pytest.approx(agreement, abs=1e-3)
     # An 11-class model trained for 2 steps has near-tied logits: int8 rounding flips some.
     assert agreement > 0.7
 
@@ -154,15 +154,15 @@ def test_int8_file_is_builtin_int8_with_float_io(qat_run):
     report, _ = qat_run
     from ai_edge_litert.interpreter import Interpreter
 
-    assert report["tflite_mode"] == "int8"
-    assert os.path.getsize(report["tflite_path"]) == report["tflite_bytes"]
-    assert not [op for op in report["tflite_op_types"] if op.startswith("Flex")]
+    assert report.tflite_mode == "int8"
+    assert os.path.getsize(report.tflite_path) == report.tflite_bytes
+    assert not [op for op in report.tflite_op_types if op.startswith("Flex")]
     # One QUANTIZE at the float input; everything behind it runs in int8.
-    assert report["tflite_op_types"]["QUANTIZE"] == 1
-    interpreter = Interpreter(model_path=report["tflite_path"])
+    assert report.tflite_op_types["QUANTIZE"] == 1
+    interpreter = Interpreter(model_path=report.tflite_path)
     dtypes = [np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()]
     assert dtypes.count(np.dtype(np.int8)) > dtypes.count(np.dtype(np.float32))
-    assert report["tflite_tensor_dtypes"]["int8"] == dtypes.count(np.dtype(np.int8))
+    assert report.tflite_tensor_dtypes["int8"] == dtypes.count(np.dtype(np.int8))
 
 
 def test_saved_model_serves_what_the_keras_model_computes(qat_run, val_frames, qat_logits):
@@ -170,7 +170,7 @@ def test_saved_model_serves_what_the_keras_model_computes(qat_run, val_frames, q
 
     report, export_dir = qat_run
     version_dir = export_dir / "serving" / "fc_densenet" / "1"
-    assert report["saved_model_path"] == str(version_dir)
+    assert report.saved_model_path == str(version_dir)
     assert (version_dir / "assets.extra" / "tf_serving_warmup_requests").is_file()
     images, _ = _stack(val_frames)
     serve = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
@@ -182,9 +182,9 @@ def test_saved_model_serves_what_the_keras_model_computes(qat_run, val_frames, q
 def test_overlays_show_image_truth_and_prediction(qat_run, val_frames, qat_logits):
     report, _ = qat_run
     predictions = dict(zip(val_frames, np.argmax(qat_logits["qat"], -1)))
-    assert len(report["overlays"]) == 2
+    assert len(report.overlays) == 2
     shown = set()
-    for path in report["overlays"]:
+    for path in report.overlays:
         with Image.open(path) as overlay:
             panel = np.asarray(overlay.convert("RGB"))
         assert panel.shape == (FRAME, 3 * FRAME, 3)
@@ -203,8 +203,10 @@ def test_report_logs_and_no_backup_left_after_a_completed_run(qat_run):
     report, export_dir = qat_run
     work_dir = export_dir / "runs" / "segmentation"
     with open(work_dir / "report.json") as f:
-        assert json.load(f) == json.loads(json.dumps(report, default=str))
-    assert report["keras_float_bytes"] == os.path.getsize(work_dir / "float.keras")
+        assert json.load(f) == json.loads(json.dumps(report.to_dict(), default=str))
+    # Sizes compare .tflite files: int8 against the float model's float32 export.
+    assert report.float32_tflite_bytes == os.path.getsize(report.float32_tflite_path)
+    assert report.tflite_bytes < report.float32_tflite_bytes
     for phase in ("float", "qat"):
         tags = set()
         for root, _, files in os.walk(work_dir / "logs" / phase / "validation"):
@@ -282,7 +284,7 @@ def test_same_seed_same_float_model_and_scores(qat_run, resumed, val_frames, qat
     model.set_weights(second.weights)
     predictions = np.argmax(np.asarray(model.predict(images, batch_size=4, verbose=0)), -1)
     np.testing.assert_array_equal(predictions, np.argmax(qat_logits["float"], -1))
-    _assert_scores_equal(report["float"], _hand_scores(labels, predictions), 1e-9)
+    _assert_scores_equal(report.float, _hand_scores(labels, predictions), 1e-9)
 
 
 def test_bad_arguments_are_refused_early(tmp_path):
