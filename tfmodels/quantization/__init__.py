@@ -11,7 +11,10 @@ from tfmodels.quantization.quantizers import (
     Pow2Ternary,
     Ternary,
     Uniform,
+    copy_quantizer,
+    get_quantizer,
     glorot_bound,
+    serialize_quantizer,
 )
 from tfmodels.quantization.layers import (
     ActivationQuantizer,
@@ -20,3 +23,20 @@ from tfmodels.quantization.layers import (
     QuantDense,
 )
 from tfmodels.quantization.qat import quantize_model
+
+__all__ = [
+    "ActivationQuantizer",
+    "Binary",
+    "Exponential",
+    "Pow2Ternary",
+    "QuantConv2D",
+    "QuantConv2DTranspose",
+    "QuantDense",
+    "Ternary",
+    "Uniform",
+    "copy_quantizer",
+    "get_quantizer",
+    "glorot_bound",
+    "quantize_model",
+    "serialize_quantizer",
+]

@@ -7,9 +7,8 @@ from tfmodels.quantization.layers import (
     QuantConv2D,
     QuantConv2DTranspose,
     QuantDense,
-    _copy,
 )
-from tfmodels.quantization.quantizers import Uniform
+from tfmodels.quantization.quantizers import Uniform, copy_quantizer
 
 # Float layer -> (quantized twin, default int8 kernel quantizer). Per-channel kernels for Conv2D
 # (TFLite folds them with BatchNorm); per-tensor for Dense and Conv2DTranspose, whose
@@ -76,8 +75,8 @@ def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=No
         return quant_class.from_config(
             {
                 **config,
-                "kernel_quantizer": _copy(kernel_quantizer) or default_kernel_quantizer(),
-                "input_quantizer": _copy(input_quantizer),
+                "kernel_quantizer": copy_quantizer(kernel_quantizer) or default_kernel_quantizer(),
+                "input_quantizer": copy_quantizer(input_quantizer),
             }
         )
 
