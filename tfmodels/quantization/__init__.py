@@ -22,7 +22,7 @@ from tfmodels.quantization.layers import (
     QuantConv2DTranspose,
     QuantDense,
 )
-from tfmodels.quantization.qat import quantize_model
+from tfmodels.quantization.qat import quantize_graph, quantize_model
 
 __all__ = [
     "ActivationQuantizer",
@@ -37,6 +37,7 @@ __all__ = [
     "copy_quantizer",
     "get_quantizer",
     "glorot_bound",
+    "quantize_graph",
     "quantize_model",
     "serialize_quantizer",
 ]
