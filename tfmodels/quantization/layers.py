@@ -168,17 +168,21 @@ class _QuantizedKernelMixin:
             inputs = self.input_activation_quantizer(inputs, training=training)
         outputs = linear_op(inputs, self.quantized_kernel(training))
         if self.use_bias:
-            outputs = ops.add(outputs, self._bias_for(outputs))
+            outputs = self._add_bias(outputs)
         if self.activation is not None:
             outputs = self.activation(outputs)
         if self.output_activation_quantizer is not None:
             outputs = self.output_activation_quantizer(outputs, training=training)
         return outputs
 
-    def _bias_for(self, outputs):
-        if getattr(self, "data_format", "channels_last") == "channels_first":
-            return ops.reshape(self.bias, (1, -1) + (1,) * (len(outputs.shape) - 2))
-        return self.bias
+    def _add_bias(self, outputs):
+        if getattr(self, "data_format", "channels_last") != "channels_first":
+            return ops.add(outputs, self.bias)
+        bias = ops.reshape(self.bias, (1, -1) + (1,) * (len(outputs.shape) - 2))
+        # Not ops.add: on TensorFlow it turns a bias that squeezes to 1-D into a BiasAdd and
+        # picks NHWC whenever the last axis has the channel count (Keras 3.15), which adds
+        # this bias along the width when width == filters. `+` broadcasts as written.
+        return outputs + bias
 
     def _quantizer_config(self):
         return {
