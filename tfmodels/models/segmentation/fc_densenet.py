@@ -243,7 +243,10 @@ class _Blocks:
         self.growth_rate = growth_rate
         self.dropout = dropout
         self.batch_norm_momentum = batch_norm_momentum
-        self.regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
+        self.weight_decay = weight_decay
+
+    def regularizer(self):
+        return keras.regularizers.L2(self.weight_decay) if self.weight_decay else None
 
     def conv(self, filters, kernel_size, name):
         return keras.layers.Conv2D(
@@ -251,7 +254,7 @@ class _Blocks:
             kernel_size,
             padding="same",
             kernel_initializer="he_uniform",
-            kernel_regularizer=self.regularizer,
+            kernel_regularizer=self.regularizer(),
             name=name,
         )
 
@@ -285,7 +288,7 @@ class _Blocks:
             strides=2,
             padding="same",
             kernel_initializer="he_uniform",
-            kernel_regularizer=self.regularizer,
+            kernel_regularizer=self.regularizer(),
             name=name,
         )(fresh)
         return keras.layers.Concatenate(name=f"{name}_concat")([x, skip])
