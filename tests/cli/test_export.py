@@ -1,4 +1,4 @@
-"""Tests for the tfmodels-export command line, run as a subprocess like a user would."""
+"""Tests for the tfmodels-export command line: as a subprocess like a user would, and in-process."""
 
 import os
 import re
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfmodels.export import export_tflite
 from tfmodels.quantization import QuantDense, Uniform
 
 
@@ -133,3 +134,81 @@ def test_sample_text_from_a_char_lm_step_tflite(tmp_path):
     _assert_one_error_line(missing, "--vocab")
     wrong = _cli("--format=sample", f"--model={tmp_path / 'vocab.json'}", "--vocab=x")
     _assert_one_error_line(wrong, ".tflite")
+
+
+@pytest.fixture(scope="module")
+def family_files(tmp_path_factory):
+    """One tiny saved `.keras` per model family: {family: (model, path)}."""
+    from tfmodels.models.asr import AdversarialAcousticModel
+    from tfmodels.models.rnn import char_lm
+    from tfmodels.models.segmentation import FCDenseNet
+
+    keras.utils.set_random_seed(0)
+    folder = tmp_path_factory.mktemp("families")
+    models = {
+        "segmentation": FCDenseNet(
+            3, growth_rate=2, layers_per_block=1, initial_filters=4, input_shape=(32, 32, 3)
+        ),
+        # A fixed length, unrolled: the sequence model converts to builtin ops.
+        "char_lm": char_lm(5, cell="lstm", units=4, embedding_dim=3, seq_len=6, unroll=True),
+        "asr": AdversarialAcousticModel(
+            7, num_domains=2, conv_filters=(4,), conv_strides=(2,), lstm_units=(4,),
+            adversary_units=3, features={"num_mel_bins": 8},
+        ),
+    }
+    files = {}
+    for family, model in models.items():
+        path = str(folder / f"{family}.keras")
+        model.save(path)
+        files[family] = (model, path)
+    return files
+
+
+def _family_inputs(family):
+    rng = np.random.default_rng(0)
+    if family == "segmentation":
+        return rng.random((2, 32, 32, 3)).astype("float32")
+    if family == "char_lm":
+        return rng.integers(0, 5, (2, 6)).astype("int32")
+    return {"waveform": (0.1 * rng.normal(size=(1, 1600))).astype("float32"),
+            "waveform_length": np.array([1600], "int32")}
+
+
+@pytest.mark.parametrize("family", ["segmentation", "char_lm", "asr"])
+def test_each_family_loads_and_exports_in_process(family, family_files, tmp_path):
+    # In-process, what `tfmodels-export --model=<family>.keras --format=tflite` calls (importing
+    # the CLI module here would add its required flags to the test process's global FLAGS).
+    from tfmodels.export import verify_tflite
+    from tfmodels.export.files import load_keras_model
+
+    model, path = family_files[family]
+    loaded = load_keras_model(path)
+    assert type(loaded) is type(model)
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    x = _family_inputs(family)
+    want, got = model.predict(x, verbose=0), loaded.predict(x, verbose=0)
+    for key in want if isinstance(want, dict) else [None]:
+        np.testing.assert_array_equal(got[key] if key else got, want[key] if key else want)
+    out = tmp_path / f"{family}.tflite"
+    report = export_tflite(loaded, str(out), mode="float32")
+    assert out.stat().st_size == report.size_bytes > 0
+    assert not [op for op in report.op_types if op.startswith("Flex")]
+    verify = verify_tflite(str(out), loaded, x)
+    assert max(verify.max_abs_error.values()) < 1e-4, verify.max_abs_error
+
+
+def test_cli_imports_register_every_family(family_files):
+    # A fresh process that imports only the CLI module must find every family's classes.
+    paths = [family_files[family][1] for family in ("segmentation", "char_lm", "asr")]
+    script = (
+        "import sys, tfmodels.cli.export\n"
+        "from tfmodels.export.files import load_keras_model\n"
+        "print(' '.join(type(load_keras_model(p)).__name__ for p in sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, *paths],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True, text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["FCDenseNet", "Functional", "AdversarialAcousticModel"]

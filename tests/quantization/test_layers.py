@@ -186,3 +186,43 @@ def test_conv_net_saves_and_loads_with_identical_outputs(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_array_equal(_np(model(x)), _np(loaded(x)))
+
+
+@pytest.mark.parametrize(
+    "quant_class, keras_class, filters, kwargs",
+    [
+        (QuantConv2D, keras.layers.Conv2D, 3, {}),
+        (QuantConv2DTranspose, keras.layers.Conv2DTranspose, 6, {"strides": 2}),
+    ],
+    ids=["conv", "conv_transpose"],
+)
+def test_channels_first_adds_the_bias_per_channel(quant_class, keras_class, filters, kwargs):
+    # The output width equals `filters`, so a bias added along the last (width) axis instead of
+    # axis 1 would broadcast without error and give wrong values. (Keras 3.15's own biased
+    # Conv2D makes that very mistake on TensorFlow, through ops.add's BiasAdd shortcut, so the
+    # reference is the bias-free Keras layer plus the bias per channel.)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 4, 5, 3)).astype("float32")  # (batch, channels, h, w)
+    common = dict(padding="same", data_format="channels_first", **kwargs)
+    quant = quant_class(filters, 3, kernel_quantizer=Ternary(scale=0.5), **common)
+    reference = keras_class(filters, 3, use_bias=False, **common)
+    quant.build(x.shape)
+    reference.build(x.shape)
+    quant.kernel.assign(rng.normal(size=quant.kernel.shape).astype("float32"))
+    bias = np.arange(1.0, filters + 1, dtype="float32") * np.float32(-1.5)
+    quant.bias.assign(bias)
+    # The reference computes with the quantized kernel.
+    reference.set_weights([_np(quant.quantized_kernel())])
+    y = _np(_channels_first_call(quant, x))
+    assert y.shape[1] == filters and y.shape[-1] == filters
+    expected = _np(_channels_first_call(reference, x)) + bias[None, :, None, None]
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+
+
+def _channels_first_call(layer, x):
+    if keras.backend.backend() != "tensorflow":
+        return layer(x)
+    import tensorflow as tf
+
+    # TensorFlow's CPU kernels run NCHW convolutions only under XLA (without oneDNN).
+    return tf.function(layer, jit_compile=True)(x)

@@ -3,7 +3,17 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tfmodels.quantization import Binary, Exponential, Pow2Ternary, Ternary, Uniform, glorot_bound
+from tfmodels.quantization import (
+    Binary,
+    Exponential,
+    Pow2Ternary,
+    Ternary,
+    Uniform,
+    copy_quantizer,
+    get_quantizer,
+    glorot_bound,
+    serialize_quantizer,
+)
 
 pytestmark = pytest.mark.multibackend
 
@@ -325,3 +335,16 @@ def test_qnn_quantizers_serialize_and_reject_bad_bits():
         LogQuant(bits=1)
     with pytest.raises(ValueError, match="max_exponent"):
         LogQuant(max_exponent=0.5)
+
+
+def test_quantizer_helpers_round_trip_copy_and_reject():
+    quantizer = Ternary(scale=0.5, stochastic=True)
+    restored = get_quantizer(serialize_quantizer(quantizer), "kernel_quantizer")
+    assert type(restored) is Ternary and restored.get_config() == quantizer.get_config()
+    copy = copy_quantizer(quantizer)
+    assert copy is not quantizer and copy.get_config() == quantizer.get_config()
+    assert get_quantizer(quantizer) is quantizer
+    assert serialize_quantizer(None) is None and copy_quantizer(None) is None
+    assert get_quantizer(None, "bias_quantizer") is None
+    with pytest.raises(ValueError, match="recurrent_quantizer"):
+        get_quantizer("ternary", "recurrent_quantizer")

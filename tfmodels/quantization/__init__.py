@@ -14,7 +14,10 @@ from tfmodels.quantization.quantizers import (
     Ternary,
     Uniform,
     ap2,
+    copy_quantizer,
+    get_quantizer,
     glorot_bound,
+    serialize_quantizer,
 )
 from tfmodels.quantization.layers import (
     ActivationQuantizer,
@@ -22,5 +25,27 @@ from tfmodels.quantization.layers import (
     QuantConv2DTranspose,
     QuantDense,
 )
-from tfmodels.quantization.qat import quantize_model
 from tfmodels.quantization.constraints import Clip
+from tfmodels.quantization.qat import quantize_graph, quantize_model
+
+__all__ = [
+    "ActivationQuantizer",
+    "Binary",
+    "Clip",
+    "Exponential",
+    "LinearQuant",
+    "LogQuant",
+    "Pow2Ternary",
+    "QuantConv2D",
+    "QuantConv2DTranspose",
+    "QuantDense",
+    "Ternary",
+    "Uniform",
+    "ap2",
+    "copy_quantizer",
+    "get_quantizer",
+    "glorot_bound",
+    "quantize_graph",
+    "quantize_model",
+    "serialize_quantizer",
+]

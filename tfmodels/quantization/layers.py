@@ -15,28 +15,12 @@ converter folds into int8 kernels (see `tfmodels.export.export_tflite(mode="int8
 import keras
 from keras import ops
 
-from tfmodels.quantization.quantizers import Uniform
-
-
-def _get_quantizer(quantizer, argument):
-    if quantizer is None:
-        return None
-    if isinstance(quantizer, dict):
-        quantizer = keras.saving.deserialize_keras_object(quantizer)
-    if not (isinstance(quantizer, keras.quantizers.Quantizer) and callable(quantizer)):
-        raise ValueError(
-            f"{argument} must be a tfmodels.quantization quantizer (e.g. Uniform(), Ternary()) "
-            f"or None; got {quantizer!r}"
-        )
-    return quantizer
-
-
-def _serialize(quantizer):
-    return None if quantizer is None else keras.saving.serialize_keras_object(quantizer)
-
-
-def _copy(quantizer):
-    return None if quantizer is None else type(quantizer).from_config(quantizer.get_config())
+from tfmodels.quantization.quantizers import (
+    Uniform,
+    copy_quantizer,
+    get_quantizer,
+    serialize_quantizer,
+)
 
 
 @keras.saving.register_keras_serializable("tfmodels")
@@ -70,7 +54,7 @@ class ActivationQuantizer(keras.layers.Layer):
         super().__init__(**kwargs)
         if quantizer is None:
             quantizer = Uniform(bits=8, symmetric=False, narrow_range=False)
-        self.quantizer = _get_quantizer(quantizer, "quantizer")
+        self.quantizer = get_quantizer(quantizer, "quantizer")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1); got {momentum!r}")
         self.momentum = float(momentum)
@@ -126,7 +110,7 @@ class ActivationQuantizer(keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "quantizer": _serialize(self.quantizer),
+            "quantizer": serialize_quantizer(self.quantizer),
             "momentum": self.momentum,
             "seed": self.seed,
         }
@@ -139,21 +123,25 @@ class _QuantizedKernelMixin:
     _channel_axis = -1
 
     def _init_quantizers(self, kernel_quantizer, input_quantizer, output_quantizer, seed):
-        self.kernel_quantizer = _get_quantizer(kernel_quantizer, "kernel_quantizer")
-        self.input_quantizer = _get_quantizer(input_quantizer, "input_quantizer")
-        self.output_quantizer = _get_quantizer(output_quantizer, "output_quantizer")
+        self.kernel_quantizer = get_quantizer(kernel_quantizer, "kernel_quantizer")
+        self.input_quantizer = get_quantizer(input_quantizer, "input_quantizer")
+        self.output_quantizer = get_quantizer(output_quantizer, "output_quantizer")
         self.seed = seed
         kq = self.kernel_quantizer
         self.kernel_seed_generator = (
             keras.random.SeedGenerator(seed) if kq is not None and kq.stochastic else None
         )
         self.input_activation_quantizer = (
-            ActivationQuantizer(_copy(self.input_quantizer), seed=seed, name="input_quantizer")
+            ActivationQuantizer(
+                copy_quantizer(self.input_quantizer), seed=seed, name="input_quantizer"
+            )
             if self.input_quantizer is not None
             else None
         )
         self.output_activation_quantizer = (
-            ActivationQuantizer(_copy(self.output_quantizer), seed=seed, name="output_quantizer")
+            ActivationQuantizer(
+                copy_quantizer(self.output_quantizer), seed=seed, name="output_quantizer"
+            )
             if self.output_quantizer is not None
             else None
         )
@@ -180,23 +168,27 @@ class _QuantizedKernelMixin:
             inputs = self.input_activation_quantizer(inputs, training=training)
         outputs = linear_op(inputs, self.quantized_kernel(training))
         if self.use_bias:
-            outputs = ops.add(outputs, self._bias_for(outputs))
+            outputs = self._add_bias(outputs)
         if self.activation is not None:
             outputs = self.activation(outputs)
         if self.output_activation_quantizer is not None:
             outputs = self.output_activation_quantizer(outputs, training=training)
         return outputs
 
-    def _bias_for(self, outputs):
-        if getattr(self, "data_format", "channels_last") == "channels_first":
-            return ops.reshape(self.bias, (1, -1) + (1,) * (len(outputs.shape) - 2))
-        return self.bias
+    def _add_bias(self, outputs):
+        if getattr(self, "data_format", "channels_last") != "channels_first":
+            return ops.add(outputs, self.bias)
+        bias = ops.reshape(self.bias, (1, -1) + (1,) * (len(outputs.shape) - 2))
+        # Not ops.add: on TensorFlow it turns a bias that squeezes to 1-D into a BiasAdd and
+        # picks NHWC whenever the last axis has the channel count (Keras 3.15), which adds
+        # this bias along the width when width == filters. `+` broadcasts as written.
+        return outputs + bias
 
     def _quantizer_config(self):
         return {
-            "kernel_quantizer": _serialize(self.kernel_quantizer),
-            "input_quantizer": _serialize(self.input_quantizer),
-            "output_quantizer": _serialize(self.output_quantizer),
+            "kernel_quantizer": serialize_quantizer(self.kernel_quantizer),
+            "input_quantizer": serialize_quantizer(self.input_quantizer),
+            "output_quantizer": serialize_quantizer(self.output_quantizer),
             "seed": self.seed,
         }
 

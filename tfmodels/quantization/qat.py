@@ -1,15 +1,17 @@
-"""`quantize_model`: the QAT twin of a float Keras model, with the float weights copied in."""
+"""`quantize_model`: the QAT twin of a float Keras model, with the float weights copied in.
+
+One mechanism makes every QAT twin: `quantize_graph` rebuilds a float graph with each `Dense`,
+`Conv2D` and `Conv2DTranspose` replaced by its quantized layer. `quantize_model` applies it to
+Sequential and functional models. A model class that builds its graph in `__init__`
+(keras-hub style, e.g. `FCDenseNet`) takes part by accepting `quantize=` and calling
+`quantize_graph` on its own graph when it is true: then `quantize_model` keeps the class, and
+the twin's config (`quantize=True`) rebuilds it from a `.keras` file.
+"""
 
 import keras
-from keras.src.models.functional import Functional
 
-from tfmodels.quantization.layers import (
-    QuantConv2D,
-    QuantConv2DTranspose,
-    QuantDense,
-    _copy,
-)
-from tfmodels.quantization.quantizers import Uniform
+from tfmodels.quantization.layers import QuantConv2D, QuantConv2DTranspose, QuantDense
+from tfmodels.quantization.quantizers import Uniform, copy_quantizer
 
 # Float layer -> (quantized twin, default int8 kernel quantizer). Per-channel kernels for Conv2D
 # (TFLite folds them with BatchNorm); per-tensor for Dense and Conv2DTranspose, whose
@@ -21,21 +23,55 @@ _TWINS = {
 }
 
 
-def _activation_default():
-    return Uniform(bits=8, symmetric=False, narrow_range=False)
+def quantize_graph(inputs, outputs, kernel_quantizer=None, input_quantizer="int8"):
+    """Returns `(inputs, outputs)` of the QAT twin of the functional graph `inputs -> outputs`.
+
+    The twin has new layers (same names and configs, fresh weights): every `Dense`, `Conv2D` and
+    `Conv2DTranspose` (exact classes, not subclasses) becomes `QuantDense`, `QuantConv2D`,
+    `QuantConv2DTranspose`; every other layer is a copy. A model class that builds its graph
+    in `__init__` calls this before `super().__init__(inputs, outputs)` when asked to
+    quantize (see `FCDenseNet`); `quantize_model` calls it for functional models.
+
+    Args:
+        inputs, outputs: the graph's `keras.Input` tensors and output tensors (any structure).
+        kernel_quantizer, input_quantizer: as for `quantize_model`.
+
+    Returns:
+        `(new inputs, new outputs)` with the structures of `inputs` and `outputs`.
+
+    Example:
+    >>> x = keras.Input((8,))
+    >>> new_x, y = quantize_graph(x, keras.layers.Dense(4, name="head")(x))
+    >>> type(keras.Model(new_x, y).get_layer("head")).__name__
+    'QuantDense'
+    """
+    clone = _clone_function(kernel_quantizer, input_quantizer)
+    twin = keras.models.clone_model(keras.Model(inputs, outputs), clone_function=clone)
+    return twin.input, twin.output
 
 
 def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=None):
-    """Returns the quantization-aware twin of a Sequential or functional Keras model.
+    """Returns the quantization-aware twin of a Keras model, with the float weights copied in.
 
-    Every `Dense`, `Conv2D` and `Conv2DTranspose` layer (exact classes, not subclasses) becomes
-    `QuantDense`, `QuantConv2D`, `QuantConv2DTranspose` with the same configuration and weights;
-    every other layer is cloned with its weights. Fine-tune the result with `model.fit` (QAT),
-    then export it with `tfmodels.export.export_tflite(model, path, mode="int8", ...)`.
+    - Sequential and functional models: every `Dense`, `Conv2D` and `Conv2DTranspose` layer
+      (exact classes, not subclasses) becomes `QuantDense`, `QuantConv2D`,
+      `QuantConv2DTranspose` with the same configuration (see `quantize_graph`); the twin is a
+      Sequential or plain functional model.
+    - Model classes that build a functional graph in `__init__` and take a `quantize=`
+      argument (`FCDenseNet`): the twin is `type(model).from_config({**config,
+      "quantize": True})`, so it keeps its class, its config and its `.keras` round trip. Such
+      a class decides its quantizers (it calls `quantize_graph` with the defaults), so
+      `kernel_quantizer` and `input_quantizer` must stay at their defaults.
+    - Other functional subclasses become plain functional models (their class cannot be
+      rebuilt from a config that does not describe the quantized graph).
+
+    Layers of the same name get the float weights (kernels, biases, BatchNorm statistics);
+    activation ranges start at `[-6, 6]` and are learned in the first QAT steps. Fine-tune the
+    result with `model.fit`, then export it with
+    `tfmodels.export.export_tflite(model, path, mode="int8", ...)`.
 
     Args:
-        model: a built `keras.Sequential` or functional `keras.Model` (subclassed models cannot
-            be rebuilt layer by layer: build them with their `quantize=` option instead).
+        model: a built Keras model of one of the kinds above.
         kernel_quantizer: quantizer for every kernel (copied per layer); None = int8 defaults
             (`Uniform(per_channel=True)` for Conv2D, `Uniform()` per tensor for Dense and
             Conv2DTranspose).
@@ -57,14 +93,36 @@ def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=No
         raise ValueError(f"model must be a keras.Model; got {type(model).__name__}")
     if not model.built:
         raise ValueError(f"model {model.name!r} is not built: call it on data or build it first")
-    # Functional covers keras-hub style model classes that build a graph in __init__.
-    if not isinstance(model, (keras.Sequential, Functional)):
+    name = name or f"{model.name}_qat"
+    config = _class_config(model)
+    if config is not None and "quantize" in config:
+        if config["quantize"]:
+            raise ValueError(f"model {model.name!r} is already quantization-aware")
+        if kernel_quantizer is not None or input_quantizer != "int8":
+            raise ValueError(
+                f"{type(model).__name__} builds its own QAT graph (quantize=True): "
+                "kernel_quantizer and input_quantizer must be left at their defaults"
+            )
+        qat = type(model).from_config({**config, "quantize": True, "name": name})
+    elif isinstance(model, keras.Sequential) or _is_functional(model):
+        qat = keras.models.clone_model(
+            model, clone_function=_clone_function(kernel_quantizer, input_quantizer)
+        )
+        qat.name = name
+    else:
         raise ValueError(
             f"model {model.name!r} is a subclassed {type(model).__name__}: quantize_model needs "
-            "a Sequential or functional model (use the model builder's quantize= option)"
+            "a Sequential or functional model, or a model class that takes quantize= "
+            "(see quantize_graph)"
         )
+    _copy_weights(model, qat)
+    return qat
+
+
+def _clone_function(kernel_quantizer, input_quantizer):
     if input_quantizer == "int8":
-        input_quantizer = _activation_default()
+        # TFLite's int8 activations: asymmetric, full range [-128, 127].
+        input_quantizer = Uniform(bits=8, symmetric=False, narrow_range=False)
 
     def clone(layer):
         twin = _TWINS.get(type(layer))
@@ -76,18 +134,42 @@ def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=No
         return quant_class.from_config(
             {
                 **config,
-                "kernel_quantizer": _copy(kernel_quantizer) or default_kernel_quantizer(),
-                "input_quantizer": _copy(input_quantizer),
+                "kernel_quantizer": copy_quantizer(kernel_quantizer) or default_kernel_quantizer(),
+                "input_quantizer": copy_quantizer(input_quantizer),
             }
         )
 
-    qat = keras.models.clone_model(model, clone_function=clone)
-    qat.name = name or f"{model.name}_qat"
-    for old, new in zip(model.layers, qat.layers):
-        if type(old) in _TWINS:
+    return clone
+
+
+def _class_config(model):
+    """The config of a model class defined outside Keras, or None (Keras's own or none)."""
+    if type(model).__module__.split(".")[0] == "keras":
+        return None
+    try:
+        return model.get_config()
+    except NotImplementedError:
+        return None
+
+
+def _is_functional(model):
+    # Keras exports no name for its Functional class; a graph model (keras.Model(inputs,
+    # outputs) or a class building one in __init__) has it in its bases.
+    return any(
+        cls.__name__ == "Functional" and cls.__module__.startswith("keras.")
+        for cls in type(model).__mro__
+    )
+
+
+def _copy_weights(model, qat):
+    """Copies the weights of `model` into the layers of the same name in `qat`."""
+    for old in model.layers:
+        if not old.weights:
+            continue
+        new = qat.get_layer(old.name)
+        if type(old) in _TWINS and isinstance(new, _TWINS[type(old)][0]):
             new.kernel.assign(old.kernel)
             if old.use_bias:
                 new.bias.assign(old.bias)
-        elif old.weights:
+        else:
             new.set_weights(old.get_weights())
-    return qat

@@ -563,3 +563,46 @@ class LogQuant(_Quantizer):
 
     def get_config(self):
         return {"bits": self.bits, "max_exponent": self.max_exponent, **super().get_config()}
+
+
+def get_quantizer(quantizer, argument="quantizer"):
+    """Returns `quantizer` as a quantizer object: None, a quantizer, or its serialized dict.
+
+    Layers and cells call this on their quantizer arguments, so a config written by
+    `serialize_quantizer` (or `keras.saving.serialize_keras_object`) comes back as an object.
+
+    Args:
+        quantizer: None, a `keras.quantizers.Quantizer` from this module, or its serialized dict.
+        argument: the argument name used in the error message.
+
+    Raises:
+        ValueError: naming `argument`, for anything else (e.g. a string like "ternary").
+
+    Example:
+    >>> get_quantizer(serialize_quantizer(Ternary(scale=0.5)), "kernel_quantizer").scale
+    0.5
+    """
+    if quantizer is None:
+        return None
+    if isinstance(quantizer, dict):
+        quantizer = keras.saving.deserialize_keras_object(quantizer)
+    if not (isinstance(quantizer, keras.quantizers.Quantizer) and callable(quantizer)):
+        raise ValueError(
+            f"{argument} must be a tfmodels.quantization quantizer (e.g. Uniform(), Ternary()) "
+            f"or None; got {quantizer!r}"
+        )
+    return quantizer
+
+
+def serialize_quantizer(quantizer):
+    """The config of `quantizer` for a layer's `get_config` (None stays None)."""
+    return None if quantizer is None else keras.saving.serialize_keras_object(quantizer)
+
+
+def copy_quantizer(quantizer):
+    """A fresh quantizer with the same config (None stays None).
+
+    Layers copy the quantizers they are given, so one object passed to several layers is not
+    shared state (stochastic quantizers own a seed generator).
+    """
+    return None if quantizer is None else type(quantizer).from_config(quantizer.get_config())

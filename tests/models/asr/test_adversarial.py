@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tfmodels.layers.gradient_reversal import ramp
-from tfmodels.models.asr.adversarial import (
+from tfmodels.models.asr import (
     AdversarialAcousticModel,
     baseline_acoustic_model,
     frame_noise_loss,

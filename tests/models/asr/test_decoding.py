@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tfmodels.models.asr.decoding import beam_search_decode, collapse, greedy_decode
+from tfmodels.models.asr import beam_search_decode, collapse, greedy_decode
 
 pytestmark = pytest.mark.multibackend
 

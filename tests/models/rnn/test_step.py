@@ -55,3 +55,20 @@ def test_non_chain_models_are_refused():
         step_model(model)
     with pytest.raises(ValueError, match="no RNN layer"):
         step_model(keras.Sequential([keras.Input((5, 3)), keras.layers.Dense(2)]))
+
+
+# char_lm has no test file of its own (BUILD lists one py_test per file); its step model is
+# tested above, its arguments here.
+def test_char_lm_quantizes_the_head_kernel_only_with_head_kernel_quantizer():
+    from tfmodels.quantization import Ternary
+
+    model = char_lm(9, cell="rnn", units=4, embedding_dim=3, seed=0,
+                    head_kernel_quantizer=Ternary(scale=0.5))
+    head = model.get_layer("logits")
+    assert isinstance(head.kernel_quantizer, Ternary)
+    kernel = keras.ops.convert_to_numpy(head.quantized_kernel())
+    assert set(np.unique(kernel).tolist()) <= {-0.5, 0.0, 0.5} and kernel.shape == (4, 9)
+    assert model.get_layer("rnn_0").cell.kernel_quantizer is None
+    assert char_lm(9, cell="rnn", units=4).get_layer("logits").kernel_quantizer is None
+    with pytest.raises(ValueError, match="vocabulary_size"):
+        char_lm(0)

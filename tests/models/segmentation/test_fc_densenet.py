@@ -12,7 +12,7 @@ from tfmodels.models.segmentation import (
     fc_densenet67,
     fc_densenet103,
 )
-from tfmodels.quantization import QuantConv2D, QuantConv2DTranspose
+from tfmodels.quantization import QuantConv2D, QuantConv2DTranspose, quantize_model
 
 pytestmark = pytest.mark.multibackend
 
@@ -38,11 +38,36 @@ def images(n, h, w, seed=0):
     [(fc_densenet56, 1_397_963), (fc_densenet67, 3_502_923), (fc_densenet103, 9_425_163)],
 )
 def test_parameter_counts_match_the_paper(factory, expected):
-    model = factory(num_classes=11)
+    model = factory(num_classes=11, name="custom")
+    assert model.name == "custom"
     assert model.count_params() == expected
     # Table 2 of arXiv:1611.09326: 1.5M (see fc_densenet56's docstring), 3.5M, 9.4M.
     paper = {fc_densenet56: 1.4e6, fc_densenet67: 3.5e6, fc_densenet103: 9.4e6}[factory]
-    assert abs(expected - paper) / paper < 0.01
+    assert abs(model.count_params() - paper) / paper < 0.01
+
+
+@tf_only
+def test_defaults_build_fc_densenet67():
+    model = FCDenseNet(11)
+    assert model.name == "fc_densenet" and model.count_params() == 3_502_923
+    assert (model.growth_rate, model.layers_per_block, model.initial_filters) == (16, 5, 48)
+    assert model.get_layer("bottleneck_layer4_conv").filters == 16
+    assert "bottleneck_layer5_conv" not in {layer.name for layer in model.layers}
+
+
+@pytest.mark.parametrize("factory", [fc_densenet56, fc_densenet67, fc_densenet103])
+def test_factories_pass_every_keyword_through(factory):
+    kwargs = dict(
+        growth_rate=2, layers_per_block=1, bottleneck_layers=2, initial_filters=4, dropout=0.0,
+        weight_decay=0.0, batch_norm_momentum=0.5, input_shape=(32, 32, 3), quantize=True,
+        name="x",
+    )
+    model = factory(num_classes=3, **kwargs)
+    assert type(model) is FCDenseNet
+    assert model.get_config() == {"num_classes": 3, "trainable": True, **kwargs}
+    assert model.get_layer("bottleneck_layer1_conv").filters == 2
+    assert model.get_layer("down0_layer0_bn").momentum == 0.5
+    assert isinstance(model.get_layer("logits"), QuantConv2D)
 
 
 @tf_only
@@ -74,8 +99,15 @@ def test_blocks_follow_the_paper():
 @pytest.mark.parametrize("height, width", [(32, 64), (64, 32)])
 def test_any_multiple_of_32_works_with_dynamic_sizes(height, width):
     model = tiny()
-    out = model(images(2, height, width), training=False)
-    assert tuple(out.shape) == (2, height, width, 3)
+    x = images(2, height, width)
+    out = keras.ops.convert_to_numpy(model(x, training=False))
+    assert out.shape == (2, height, width, 3)
+    # The same weights in a fixed-size graph (what the TFLite export builds) give the same logits.
+    fixed = FCDenseNet.from_config({**model.get_config(), "input_shape": (height, width, 3)})
+    fixed.set_weights(model.get_weights())
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(fixed(x, training=False)), out, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_size_not_divisible_by_32_is_a_clear_error():
@@ -137,7 +169,12 @@ def test_quantized_twin_copies_weights_and_quantizes_every_conv():
     x = images(2, 32, 32)
     model(x, training=True)
     twin = model.quantized_twin()
-    assert twin.quantize and twin.count_params() > model.count_params()
+    assert type(twin) is FCDenseNet and twin.get_config() == {**model.get_config(), "quantize": True}
+    assert twin.count_params() > model.count_params()
+    # quantize_model is the same mechanism: same class and config, the name aside.
+    via_quantize_model = quantize_model(model)
+    assert via_quantize_model.get_config() == {**twin.get_config(), "name": "fc_densenet_qat"}
+    assert [type(l) for l in via_quantize_model.layers] == [type(l) for l in twin.layers]
     convs = [l for l in twin.layers if isinstance(l, keras.layers.Conv2D)]
     ups = [l for l in twin.layers if isinstance(l, keras.layers.Conv2DTranspose)]
     assert convs and all(isinstance(l, QuantConv2D) for l in convs)

@@ -81,44 +81,19 @@ class AdversarialAcousticModel(keras.Model):
         name=None,
         **kwargs,
     ):
-        conv_filters, conv_strides, lstm_units = (
-            _int_tuple(conv_filters, "conv_filters"),
-            _int_tuple(conv_strides, "conv_strides"),
-            _int_tuple(lstm_units, "lstm_units"),
+        conv_filters, conv_strides, lstm_units = _check_arguments(
+            num_classes, num_domains, adversarial, conv_filters, conv_strides, lstm_units,
+            tap_layer,
         )
-        if len(conv_strides) != len(conv_filters):
-            raise ValueError(
-                f"conv_strides {conv_strides} needs one stride per conv layer {conv_filters}"
-            )
-        if not lstm_units:
-            raise ValueError("lstm_units must name at least one LSTM layer")
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-        if adversarial and (
-            isinstance(num_domains, bool) or not isinstance(num_domains, int) or num_domains < 2
-        ):
-            raise ValueError(f"num_domains must be an integer >= 2, got {num_domains!r}")
-        if not 1 <= tap_layer <= len(lstm_units):
-            raise ValueError(f"tap_layer must be in 1..{len(lstm_units)}, got {tap_layer!r}")
         features = dict(features or {})
 
         # Encoder
         waveform = keras.Input(shape=(None,), name="waveform")
         waveform_length = keras.Input(shape=(), dtype="int32", name="waveform_length")
-        feature_layer = LogMelFeatures(name="features", **features)
-        x = feature_layer(waveform, lengths=waveform_length)
-        frame_length = feature_layer.num_frames(waveform_length)
-        for i, (filters, stride) in enumerate(zip(conv_filters, conv_strides)):
-            x = keras.layers.Conv1D(
-                filters, conv_kernel, strides=stride, padding="causal", activation="relu",
-                name=f"conv_{i + 1}",
-            )(x)
-            frame_length = ops.floor_divide(frame_length + (stride - 1), stride)
-        tap = None
-        for i, units in enumerate(lstm_units):
-            x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i + 1}")(x)
-            if i + 1 == tap_layer:
-                tap = x
+        x, frame_length, tap = _encoder(
+            waveform, waveform_length, features, conv_filters, conv_strides, conv_kernel,
+            lstm_units, tap_layer,
+        )
 
         # Heads
         outputs = {
@@ -348,6 +323,54 @@ def frame_noise_loss(noise_logits, noise_id, frame_length):
     count = ops.maximum(ops.sum(mask), 1.0)
     correct = ops.cast(ops.argmax(noise_logits, axis=-1) == targets, "float32")
     return ops.sum(losses * mask) / count, ops.sum(correct * mask) / count
+
+
+def _check_arguments(
+    num_classes, num_domains, adversarial, conv_filters, conv_strides, lstm_units, tap_layer
+):
+    """Validates the constructor's arguments; returns the three layer-size tuples."""
+    conv_filters, conv_strides, lstm_units = (
+        _int_tuple(conv_filters, "conv_filters"),
+        _int_tuple(conv_strides, "conv_strides"),
+        _int_tuple(lstm_units, "lstm_units"),
+    )
+    if len(conv_strides) != len(conv_filters):
+        raise ValueError(
+            f"conv_strides {conv_strides} needs one stride per conv layer {conv_filters}"
+        )
+    if not lstm_units:
+        raise ValueError("lstm_units must name at least one LSTM layer")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if adversarial and (
+        isinstance(num_domains, bool) or not isinstance(num_domains, int) or num_domains < 2
+    ):
+        raise ValueError(f"num_domains must be an integer >= 2, got {num_domains!r}")
+    if not 1 <= tap_layer <= len(lstm_units):
+        raise ValueError(f"tap_layer must be in 1..{len(lstm_units)}, got {tap_layer!r}")
+    return conv_filters, conv_strides, lstm_units
+
+
+def _encoder(
+    waveform, waveform_length, features, conv_filters, conv_strides, conv_kernel, lstm_units,
+    tap_layer,
+):
+    """Features -> causal convolutions -> LSTMs; returns `(output, frame_length, tap output)`."""
+    feature_layer = LogMelFeatures(name="features", **features)
+    x = feature_layer(waveform, lengths=waveform_length)
+    frame_length = feature_layer.num_frames(waveform_length)
+    for i, (filters, stride) in enumerate(zip(conv_filters, conv_strides)):
+        x = keras.layers.Conv1D(
+            filters, conv_kernel, strides=stride, padding="causal", activation="relu",
+            name=f"conv_{i + 1}",
+        )(x)
+        frame_length = ops.floor_divide(frame_length + (stride - 1), stride)
+    tap = None
+    for i, units in enumerate(lstm_units):
+        x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i + 1}")(x)
+        if i + 1 == tap_layer:
+            tap = x
+    return x, frame_length, tap
 
 
 def _int_tuple(values, name):

@@ -16,4 +16,21 @@ from tfmodels.models.rnn.layers import (
     quantizers,
 )
 from tfmodels.models.rnn.char_lm import char_lm
-from tfmodels.models.rnn.step import step_model, zero_states
+from tfmodels.models.rnn.step import rnn_layers, state_names, step_model, zero_states
+
+__all__ = [
+    "QUANTIZER_PRESETS",
+    "RNN_LAYERS",
+    "QuantGRU",
+    "QuantGRUCell",
+    "QuantLSTM",
+    "QuantLSTMCell",
+    "QuantSimpleRNN",
+    "QuantSimpleRNNCell",
+    "char_lm",
+    "quantizers",
+    "rnn_layers",
+    "state_names",
+    "step_model",
+    "zero_states",
+]

@@ -26,16 +26,16 @@ import math
 import keras
 from keras import ops
 
-from tfmodels.quantization.layers import _get_quantizer, _serialize
+from tfmodels.quantization import get_quantizer, serialize_quantizer
 
 
 class _QuantCellMixin:
     """Quantizer arguments, per-matrix scales, the per-call weight cache and config."""
 
     def _init_quantizers(self, kernel_quantizer, recurrent_quantizer, bias_quantizer):
-        self.kernel_quantizer = _get_quantizer(kernel_quantizer, "kernel_quantizer")
-        self.recurrent_quantizer = _get_quantizer(recurrent_quantizer, "recurrent_quantizer")
-        self.bias_quantizer = _get_quantizer(bias_quantizer, "bias_quantizer")
+        self.kernel_quantizer = get_quantizer(kernel_quantizer, "kernel_quantizer")
+        self.recurrent_quantizer = get_quantizer(recurrent_quantizer, "recurrent_quantizer")
+        self.bias_quantizer = get_quantizer(bias_quantizer, "bias_quantizer")
         self._cached_weights = None
 
     def _quantize(self, quantizer, weight, bound, training):
@@ -82,9 +82,9 @@ class _QuantCellMixin:
 
     def _quantizer_config(self):
         return {
-            "kernel_quantizer": _serialize(self.kernel_quantizer),
-            "recurrent_quantizer": _serialize(self.recurrent_quantizer),
-            "bias_quantizer": _serialize(self.bias_quantizer),
+            "kernel_quantizer": serialize_quantizer(self.kernel_quantizer),
+            "recurrent_quantizer": serialize_quantizer(self.recurrent_quantizer),
+            "bias_quantizer": serialize_quantizer(self.bias_quantizer),
         }
 
 

@@ -15,7 +15,7 @@ from tfmodels.quantization import QuantDense
 
 
 def char_lm(
-    vocab_size,
+    vocabulary_size,
     cell="lstm",
     units=128,
     num_layers=1,
@@ -23,7 +23,7 @@ def char_lm(
     kernel_quantizer=None,
     recurrent_quantizer=None,
     bias_quantizer=None,
-    output_quantizer=None,
+    head_kernel_quantizer=None,
     input_batch_norm=False,
     dropout=0.0,
     seq_len=None,
@@ -36,14 +36,14 @@ def char_lm(
     """Builds a character language model.
 
     Args:
-        vocab_size: number of character ids (including UNK).
+        vocabulary_size: number of character ids (including UNK).
         cell: "lstm", "gru" or "rnn".
         units: state size of every RNN layer.
         num_layers: stacked RNN layers.
         embedding_dim: size of the (float) character embedding.
         kernel_quantizer, recurrent_quantizer, bias_quantizer: quantizers of every RNN layer's
             weights (None = float); see `tfmodels.models.rnn.layers.QUANTIZER_PRESETS`.
-        output_quantizer: quantizer of the softmax layer's kernel (None = float).
+        head_kernel_quantizer: quantizer of the softmax layer's kernel (None = float).
         input_batch_norm: batch-normalize each RNN layer's inputs (the authors' GRU setup).
         dropout: dropout on each RNN layer's output.
         seq_len: fixed sequence length (None = any; `unroll` needs one).
@@ -54,7 +54,7 @@ def char_lm(
         name: model name.
 
     Returns:
-        A `keras.Model`: int ids `(batch, time)` -> logits `(batch, time, vocab_size)`.
+        A `keras.Model`: int ids `(batch, time)` -> logits `(batch, time, vocabulary_size)`.
 
     Example:
     >>> from tfmodels.quantization import Ternary
@@ -64,8 +64,12 @@ def char_lm(
     """
     if cell not in RNN_LAYERS:
         raise ValueError(f"cell must be one of {sorted(RNN_LAYERS)}; got {cell!r}")
-    for arg, value in (("vocab_size", vocab_size), ("units", units), ("num_layers", num_layers),
-                       ("embedding_dim", embedding_dim)):
+    for arg, value in (
+        ("vocabulary_size", vocabulary_size),
+        ("units", units),
+        ("num_layers", num_layers),
+        ("embedding_dim", embedding_dim),
+    ):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{arg} must be a positive integer; got {value!r}")
     if stateful and batch_size is None:
@@ -77,7 +81,7 @@ def char_lm(
 
     inputs = keras.Input(batch_shape=(batch_size, seq_len), dtype="int32", name="ids")
     x = keras.layers.Embedding(
-        vocab_size, embedding_dim,
+        vocabulary_size, embedding_dim,
         embeddings_initializer=keras.initializers.RandomUniform(-0.1, 0.1, seed=next_seed()),
         name="embedding",
     )(inputs)
@@ -101,8 +105,8 @@ def char_lm(
             x = keras.layers.Dropout(dropout, seed=next_seed(), name=f"dropout_{i}")(x)
     # Softmax
     logits = QuantDense(
-        vocab_size,
-        kernel_quantizer=output_quantizer,
+        vocabulary_size,
+        kernel_quantizer=head_kernel_quantizer,
         kernel_initializer=keras.initializers.GlorotUniform(next_seed()),
         name="logits",
     )(x)

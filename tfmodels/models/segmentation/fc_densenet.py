@@ -5,12 +5,12 @@ and transitions down, a bottleneck dense block, and an upsampling path of transi
 dense blocks, with skip connections from the downsampling path. Built as a functional Keras
 graph (keras-hub style: the class is the config, `__init__` wires the graph), so it saves to
 `.keras`, clones, and turns into its quantization-aware twin with
-`tfmodels.quantization.quantize_model` or `quantize=True`.
+`tfmodels.quantization.quantize_model` (the same as `quantize=True`).
 """
 
 import keras
 
-from tfmodels.quantization import ActivationQuantizer, QuantConv2D, QuantConv2DTranspose, Uniform
+from tfmodels.quantization import ActivationQuantizer, quantize_graph, quantize_model
 
 # A dense block of the paper has this many pooling levels below the bottleneck (Table 2).
 _NUM_POOLS = 5
@@ -79,18 +79,22 @@ class FCDenseNet(keras.Model):
     The model returns logits; the paper's softmax is the loss's job
     (`SparseCategoricalCrossentropy(from_logits=True)`), and the argmax is the same. Every
     conv uses HeUniform initialization and L2 weight decay `weight_decay * sum(w^2)` on
-    kernels (not biases or BatchNorm), the paper's 1e-4.
+    kernels (not biases or BatchNorm), the paper's 1e-4. The defaults are FC-DenseNet67
+    (`fc_densenet67`); `fc_densenet56` and `fc_densenet103` are the paper's other two.
 
     Sizes: any height and width that are multiples of 32 (5 poolings); dimensions may be None
     (fully convolutional). A static size that is not a multiple of 32 raises `ValueError` when
     the model is built; a dynamic one when called eagerly.
 
-    Quantization: `quantize=True` builds the QAT twin, the same graph with `QuantConv2D` /
-    `QuantConv2DTranspose` layers whose kernels are fake-quantized to int8 and whose inputs pass
-    through an int8 `ActivationQuantizer` (asymmetric, moving-average range), plus one on the
-    logits. Conv2D kernels are quantized per output channel; the transposed-conv kernels per
-    tensor, because per-channel fake-quant on a Conv2DTranspose kernel (axis -2) does not
-    convert (TF 2.21: "'tfl.transpose' op has mismatched quantized axes of input and output").
+    Quantization: `quantize=True` builds the float graph and turns it into its int8 QAT twin
+    with `tfmodels.quantization.quantize_graph`, the mechanism behind `quantize_model` (so
+    `quantize_model(model)` and `model.quantized_twin()` give this class with
+    `quantize=True`). Every conv becomes `QuantConv2D` / `QuantConv2DTranspose`, with kernels
+    fake-quantized to int8 and inputs passing through an int8 `ActivationQuantizer`
+    (asymmetric, moving-average range); one more quantizes the logits. Conv2D kernels are
+    quantized per output channel; the transposed-conv kernels per tensor, because per-channel
+    fake-quant on a Conv2DTranspose kernel (axis -2) does not convert (TF 2.21:
+    "'tfl.transpose' op has mismatched quantized axes of input and output").
     Measured with TF 2.21 on this graph: the pre-activation order (BN - ReLU - conv) means
     BatchNorm cannot fold into a conv; the converter lowers each inference-mode BatchNorm to a
     `MUL` + `ADD` pair with the ReLU fused into the `ADD`. Those tensors carry no fake-quant,
@@ -98,8 +102,6 @@ class FCDenseNet(keras.Model):
     (`export_tflite(model, path, mode="int8", representative_data=frames)`) to get a file that
     is int8 throughout (builtin ops only, one QUANTIZE / DEQUANTIZE at the edges); without
     them the `MUL`/`ADD` stay float between QUANTIZE / DEQUANTIZE pairs.
-    `quantize_model(FCDenseNet(...))` gives the same layers (without the logits quantizer)
-    but a per-channel transposed-conv kernel, which does not convert: pass `quantize=True`.
 
     Args:
         num_classes: output classes (11 for CamVid; void is not a class).
@@ -108,7 +110,7 @@ class FCDenseNet(keras.Model):
             downsampling then upsampling path, or only the 5 downsampling ones (the upsampling
             path mirrors them).
         bottleneck_layers: layers of the bottleneck dense block (default: `layers_per_block`
-            when that is an int).
+            when that is an int; required when it is a list).
         initial_filters: filters of the first 3x3 conv.
         dropout: dropout rate after every conv.
         weight_decay: L2 factor on conv kernels (0 disables).
@@ -132,7 +134,7 @@ class FCDenseNet(keras.Model):
         self,
         num_classes,
         growth_rate=16,
-        layers_per_block=(4, 5, 7, 10, 12),
+        layers_per_block=5,
         bottleneck_layers=None,
         initial_filters=48,
         dropout=0.2,
@@ -144,108 +146,40 @@ class FCDenseNet(keras.Model):
         **kwargs,
     ):
         down, up, bottleneck = _block_sizes(layers_per_block, bottleneck_layers)
-        for argument, value in (
-            ("num_classes", num_classes),
-            ("growth_rate", growth_rate),
-            ("initial_filters", initial_filters),
-        ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{argument} must be a positive int; got {value!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0; got {weight_decay!r}")
+        _check_arguments(num_classes, growth_rate, initial_filters, dropout, weight_decay)
         input_shape = tuple(input_shape)
         if len(input_shape) != 3:
             raise ValueError(f"input_shape must be (height, width, channels); got {input_shape}")
-
-        def conv(filters, kernel_size, layer_name):
-            common = dict(
-                padding="same",
-                kernel_initializer="he_uniform",
-                kernel_regularizer=keras.regularizers.L2(weight_decay) if weight_decay else None,
-                name=layer_name,
-            )
-            if not quantize:
-                return keras.layers.Conv2D(filters, kernel_size, **common)
-            return QuantConv2D(
-                filters,
-                kernel_size,
-                kernel_quantizer=Uniform(per_channel=True),
-                input_quantizer=_activation_quantizer(),
-                **common,
-            )
-
-        def bn_relu_conv(x, filters, kernel_size, layer_name):
-            x = keras.layers.BatchNormalization(
-                momentum=batch_norm_momentum, name=f"{layer_name}_bn"
-            )(x)
-            x = keras.layers.ReLU(name=f"{layer_name}_relu")(x)
-            x = conv(filters, kernel_size, f"{layer_name}_conv")(x)
-            if dropout:
-                x = keras.layers.Dropout(dropout, name=f"{layer_name}_dropout")(x)
-            return x
-
-        def dense_block(x, num_layers, block_name):
-            """Returns `(input + new maps, new maps only)`."""
-            new = []
-            for i in range(num_layers):
-                y = bn_relu_conv(x, growth_rate, 3, f"{block_name}_layer{i}")
-                new.append(y)
-                x = keras.layers.Concatenate(name=f"{block_name}_concat{i}")([x, y])
-            fresh = (
-                new[0] if len(new) == 1
-                else keras.layers.Concatenate(name=f"{block_name}_new")(new)
-            )
-            return x, fresh
+        blocks = _Blocks(growth_rate, dropout, weight_decay, batch_norm_momentum)
 
         # Input
         inputs = keras.Input(input_shape, name="image")
         x = InputSizeCheck(2**_NUM_POOLS, name="size_check")(inputs)
-        x = conv(initial_filters, 3, "stem_conv")(x)
+        x = blocks.conv(initial_filters, 3, "stem_conv")(x)
 
         # Downsampling path
         skips = []
         for level, num_layers in enumerate(down):
-            x, _ = dense_block(x, num_layers, f"down{level}")
+            x, _ = blocks.dense_block(x, num_layers, f"down{level}")
             skips.append(x)
-            x = bn_relu_conv(x, x.shape[-1], 1, f"transition_down{level}")
-            x = keras.layers.MaxPooling2D(2, name=f"transition_down{level}_pool")(x)
+            x = blocks.transition_down(x, f"transition_down{level}")
 
         # Bottleneck
-        _, fresh = dense_block(x, bottleneck, "bottleneck")
+        _, fresh = blocks.dense_block(x, bottleneck, "bottleneck")
 
         # Upsampling path
-        previous_layers = bottleneck
         for level, num_layers in enumerate(up):
-            up_name = f"transition_up{level}"
-            common = dict(
-                strides=2,
-                padding="same",
-                kernel_initializer="he_uniform",
-                kernel_regularizer=keras.regularizers.L2(weight_decay) if weight_decay else None,
-                name=up_name,
-            )
-            filters = previous_layers * growth_rate
-            if quantize:
-                upsample = QuantConv2DTranspose(
-                    filters,
-                    3,
-                    kernel_quantizer=Uniform(per_channel=False),
-                    input_quantizer=_activation_quantizer(),
-                    **common,
-                )
-            else:
-                upsample = keras.layers.Conv2DTranspose(filters, 3, **common)
-            x = upsample(fresh)
-            x = keras.layers.Concatenate(name=f"{up_name}_concat")([x, skips[-1 - level]])
-            x, fresh = dense_block(x, num_layers, f"up{level}")
-            previous_layers = num_layers
+            x = blocks.transition_up(fresh, skips[-1 - level], f"transition_up{level}")
+            x, fresh = blocks.dense_block(x, num_layers, f"up{level}")
 
         # Head
-        logits = conv(num_classes, 1, "logits")(x)
+        logits = blocks.conv(num_classes, 1, "logits")(x)
+
+        # Quantization: the float graph rebuilt with quantized layers (quantize_model's
+        # mechanism), plus int8 logits so the converter needs no float tensor at the output.
         if quantize:
-            logits = ActivationQuantizer(_activation_quantizer(), name="logits_quantizer")(logits)
+            inputs, logits = quantize_graph(inputs, logits)
+            logits = ActivationQuantizer(name="logits_quantizer")(logits)
         super().__init__(inputs=inputs, outputs=logits, name=name, **kwargs)
 
         self.num_classes = num_classes
@@ -280,9 +214,10 @@ class FCDenseNet(keras.Model):
     def quantized_twin(self):
         """Returns the int8 QAT twin of this float model with its weights copied in.
 
-        The twin is `FCDenseNet(**config, quantize=True)`; layers of the same name get the same
-        kernels, biases and BatchNorm statistics. Activation ranges start at their defaults and
-        are learned in the first training steps of QAT fine-tuning.
+        `tfmodels.quantization.quantize_model(self)` under the same name: an `FCDenseNet` with
+        `quantize=True` whose layers of the same name have this model's kernels, biases and
+        BatchNorm statistics. Activation ranges start at their defaults and are learned in the
+        first training steps of QAT fine-tuning.
 
         Example:
         >>> float_model = FCDenseNet(3, growth_rate=4, layers_per_block=2,
@@ -291,20 +226,7 @@ class FCDenseNet(keras.Model):
         >>> type(qat.get_layer("logits")).__name__
         'QuantConv2D'
         """
-        if self.quantize:
-            raise ValueError(f"model {self.name!r} is already quantization-aware")
-        twin = FCDenseNet.from_config({**self.get_config(), "quantize": True})
-        for layer in self.layers:
-            if not layer.weights:
-                continue
-            target = twin.get_layer(layer.name)
-            if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
-                target.kernel.assign(layer.kernel)
-                if layer.use_bias:
-                    target.bias.assign(layer.bias)
-            else:
-                target.set_weights(layer.get_weights())
-        return twin
+        return quantize_model(self, name=self.name)
 
     @classmethod
     def from_config(cls, config):
@@ -314,9 +236,76 @@ class FCDenseNet(keras.Model):
         return cls(**config)
 
 
-def _activation_quantizer():
-    # TFLite's int8 activations: asymmetric, full range [-128, 127].
-    return Uniform(bits=8, symmetric=False, narrow_range=False)
+class _Blocks:
+    """The paper's building blocks, with the layer settings every block shares."""
+
+    def __init__(self, growth_rate, dropout, weight_decay, batch_norm_momentum):
+        self.growth_rate = growth_rate
+        self.dropout = dropout
+        self.batch_norm_momentum = batch_norm_momentum
+        self.weight_decay = weight_decay
+
+    def regularizer(self):
+        return keras.regularizers.L2(self.weight_decay) if self.weight_decay else None
+
+    def conv(self, filters, kernel_size, name):
+        return keras.layers.Conv2D(
+            filters,
+            kernel_size,
+            padding="same",
+            kernel_initializer="he_uniform",
+            kernel_regularizer=self.regularizer(),
+            name=name,
+        )
+
+    def bn_relu_conv(self, x, filters, kernel_size, name):
+        x = keras.layers.BatchNormalization(momentum=self.batch_norm_momentum, name=f"{name}_bn")(x)
+        x = keras.layers.ReLU(name=f"{name}_relu")(x)
+        x = self.conv(filters, kernel_size, f"{name}_conv")(x)
+        if self.dropout:
+            x = keras.layers.Dropout(self.dropout, name=f"{name}_dropout")(x)
+        return x
+
+    def dense_block(self, x, num_layers, name):
+        """Returns `(input + new maps, new maps only)`."""
+        new = []
+        for i in range(num_layers):
+            y = self.bn_relu_conv(x, self.growth_rate, 3, f"{name}_layer{i}")
+            new.append(y)
+            x = keras.layers.Concatenate(name=f"{name}_concat{i}")([x, y])
+        fresh = new[0] if len(new) == 1 else keras.layers.Concatenate(name=f"{name}_new")(new)
+        return x, fresh
+
+    def transition_down(self, x, name):
+        x = self.bn_relu_conv(x, x.shape[-1], 1, name)
+        return keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+
+    def transition_up(self, fresh, skip, name):
+        """Upsamples only the previous block's new maps, then appends the skip connection."""
+        x = keras.layers.Conv2DTranspose(
+            fresh.shape[-1],
+            3,
+            strides=2,
+            padding="same",
+            kernel_initializer="he_uniform",
+            kernel_regularizer=self.regularizer(),
+            name=name,
+        )(fresh)
+        return keras.layers.Concatenate(name=f"{name}_concat")([x, skip])
+
+
+def _check_arguments(num_classes, growth_rate, initial_filters, dropout, weight_decay):
+    for argument, value in (
+        ("num_classes", num_classes),
+        ("growth_rate", growth_rate),
+        ("initial_filters", initial_filters),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{argument} must be a positive int; got {value!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0; got {weight_decay!r}")
 
 
 def _block_sizes(layers_per_block, bottleneck_layers):
@@ -348,45 +337,54 @@ def _block_sizes(layers_per_block, bottleneck_layers):
     return list(down), list(up), bottleneck_layers
 
 
+# The paper's three networks (arXiv:1611.09326, Table 2); the factories below build them.
+_PRESETS = {
+    "fc_densenet56": {"growth_rate": 12, "layers_per_block": 4},
+    "fc_densenet67": {"growth_rate": 16, "layers_per_block": 5},
+    "fc_densenet103": {
+        "growth_rate": 16,
+        "layers_per_block": (4, 5, 7, 10, 12),
+        "bottleneck_layers": 15,
+    },
+}
+
+
+def _from_preset(preset, num_classes, kwargs):
+    # Keyword arguments override the preset, the name included.
+    return FCDenseNet(num_classes, **{**_PRESETS[preset], "name": preset, **kwargs})
+
+
 def fc_densenet56(num_classes=11, **kwargs):
     """FC-DenseNet56: growth rate 12, 4 layers per dense block (arXiv:1611.09326, Table 2).
 
-    Keyword arguments go to `FCDenseNet` (`input_shape`, `quantize`, `dropout`, ...).
-    The paper's Table 2 says 1.5M parameters; this graph, built exactly as the paper and the
-    authors' Lasagne code describe it, has 1,397,963 for 11 classes counting BatchNorm's moving
-    statistics (1,376,795 trainable), i.e. 1.4M. The same construction gives the paper's
-    figures for FC-DenseNet67 (3.50M vs 3.5M) and FC-DenseNet103 (9.43M vs 9.4M), so no block
-    is missing: the 1.5M is most likely a rounding up of 1.4M in the paper.
+    Keyword arguments go to `FCDenseNet` (`input_shape`, `quantize`, `dropout`, `name`, ...)
+    and override the preset. The paper's Table 2 says 1.5M parameters; this graph, built
+    exactly as the paper and the authors' Lasagne code describe it, has 1,397,963 for 11
+    classes counting BatchNorm's moving statistics (1,376,795 trainable), i.e. 1.4M. The same
+    construction gives the paper's figures for FC-DenseNet67 (3.50M vs 3.5M) and
+    FC-DenseNet103 (9.43M vs 9.4M), so no block is missing: the 1.5M is most likely a
+    rounding up of 1.4M in the paper.
 
     Example:
     >>> fc_densenet56(input_shape=(224, 224, 3)).count_params()
     1397963
     """
-    return FCDenseNet(
-        num_classes, growth_rate=12, layers_per_block=4, name="fc_densenet56", **kwargs
-    )
+    return _from_preset("fc_densenet56", num_classes, kwargs)
 
 
 def fc_densenet67(num_classes=11, **kwargs):
     """FC-DenseNet67: growth rate 16, 5 layers per dense block (arXiv:1611.09326, Table 2).
 
-    Keyword arguments go to `FCDenseNet`. 3,502,923 parameters for 11 classes (paper: 3.5M).
+    Keyword arguments go to `FCDenseNet` and override the preset. 3,502,923 parameters for 11
+    classes (paper: 3.5M).
     """
-    return FCDenseNet(
-        num_classes, growth_rate=16, layers_per_block=5, name="fc_densenet67", **kwargs
-    )
+    return _from_preset("fc_densenet67", num_classes, kwargs)
 
 
 def fc_densenet103(num_classes=11, **kwargs):
     """FC-DenseNet103: growth 16, blocks 4-5-7-10-12 / 15 / 12-10-7-5-4 (arXiv:1611.09326, Table 2).
 
-    Keyword arguments go to `FCDenseNet`. 9,425,163 parameters for 11 classes (paper: 9.4M).
+    Keyword arguments go to `FCDenseNet` and override the preset. 9,425,163 parameters for 11
+    classes (paper: 9.4M).
     """
-    return FCDenseNet(
-        num_classes,
-        growth_rate=16,
-        layers_per_block=(4, 5, 7, 10, 12),
-        bottleneck_layers=15,
-        name="fc_densenet103",
-        **kwargs,
-    )
+    return _from_preset("fc_densenet103", num_classes, kwargs)
