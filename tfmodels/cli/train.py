@@ -5,6 +5,8 @@ Usage:
   tfmodels-train --task=char_lm --cell=lstm --quantizer=ternary
   tfmodels-train --task=digits --cell=gru --quantizer=pow2_ternary
   tfmodels-train --task=asr --adversarial=true --seen_noises=white,babble
+  tfmodels-train --task=coordinate [--image=PATH] [--coord_depth=6 --coord_units=300]
+  tfmodels-train --task=mnist_mlp [--mnist_preset=shallow_6000] [--epochs=30]
 
 `--helpfull` lists every task's flags; each task's flags are documented where they are defined
 (tfmodels/cli/train_<task>.py).
@@ -18,13 +20,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 from tfmodels.cli import common_flags  # noqa: E402,F401  (defines the shared flags)
-from tfmodels.cli import train_asr, train_rnn, train_segmentation  # noqa: E402
+from tfmodels.cli import train_asr, train_coordinate, train_rnn, train_segmentation  # noqa: E402
 
 _TASKS = {
     "segmentation": train_segmentation.main,
     "char_lm": train_rnn.main_char_lm,
     "digits": train_rnn.main_digits,
     "asr": train_asr.main,
+    "coordinate": train_coordinate.main_coordinate,
+    "mnist_mlp": train_coordinate.main_mnist_mlp,
 }
 
 _TASK = flags.DEFINE_enum("task", None, list(_TASKS), "Which task to train.", required=True)
