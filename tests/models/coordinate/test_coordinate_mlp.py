@@ -40,7 +40,7 @@ def test_original_preset_is_six_by_300_leaky_relu():
 @pytest.mark.parametrize("depth", [1, 2, 4, 6])
 def test_width_for_parameters_matches_the_budget(depth):
     width = width_for_parameters(depth, 20000)
-    count = coordinate_mlp(depth=depth, width=width).count_params()
+    count = parameter_count(depth, width)  # equals count_params(): see the preset test
     assert abs(count - 20000) <= abs(parameter_count(depth, width + 1) - 20000)
     assert abs(count - 20000) <= abs(parameter_count(depth, width - 1) - 20000)
 

@@ -17,12 +17,13 @@ from tfmodels.models.coordinate import (
 
 @pytest.mark.multibackend
 def test_presets():
-    shallow = wide_mlp(**MNIST_PRESETS["shallow_6000"])
+    assert MNIST_PRESETS["deep_3x1024"] == {"hidden": (1024, 1024, 1024), "skip": False}
+    # Built on 2 x 2 "images" to stay fast; the readout sees 6000 hidden units + the pixels.
+    shallow = wide_mlp(**MNIST_PRESETS["shallow_6000"], input_shape=(2, 2))
     assert shallow.get_layer("dense_1").units == 6000
-    assert shallow.get_layer("readout").kernel.shape == (6000 + 784, 10)
-    deep = wide_mlp(**MNIST_PRESETS["deep_3x1024"])
-    assert [deep.get_layer(f"dense_{i}").units for i in (1, 2, 3)] == [1024] * 3
-    assert "skip" not in [layer.name for layer in deep.layers]
+    assert shallow.get_layer("readout").kernel.shape == (6000 + 4, 10)
+    assert [type(layer).__name__ for layer in shallow.layers][-3:] == [
+        "LeakyReLU", "Concatenate", "Dense"]
 
 
 @pytest.mark.multibackend
