@@ -36,6 +36,9 @@ def test_trains_selects_on_validation_and_writes(tmp_path):
 
     with Image.open(result.weights_png) as png:  # 16 tiles of 28 x 28 (4 x 4), enlarged x2
         assert png.size == (2 * (4 * 29 + 1), 2 * (4 * 29 + 1))
+    with Image.open(result.weights_change_png) as png:
+        assert png.size == (2 * (4 * 29 + 1), 2 * (4 * 29 + 1))
+        assert np.asarray(png).std() > 0  # training moved the first layer
     assert os.path.isfile(result.model_path)
 
 

@@ -46,7 +46,9 @@ class MNISTMLPResult:
         epochs: epochs trained; best_epoch: the one kept (highest validation accuracy, 1-based).
         val_error, test_error: classification error of the kept epoch (fractions).
         train_seconds: wall time of `fit`.
-        model_path, weights_png, report_path: artifacts (None without `export_dir`).
+        model_path, weights_png, weights_change_png, report_path: artifacts (None without
+            `export_dir`): the `.keras` file, the first 100 first-layer units' weights as
+            28 x 28 tiles, the same minus their initial values, the JSON report.
     """
 
     preset: str
@@ -65,6 +67,7 @@ class MNISTMLPResult:
     train_seconds: float
     model_path: str = None
     weights_png: str = None
+    weights_change_png: str = None
     report_path: str = None
 
     def __str__(self):
@@ -77,6 +80,7 @@ class MNISTMLPResult:
             "  original claim: 1.11-1.17% test error (< 1.2%) in about 30 online-SGD passes",
         ]
         for label, path in (("model", self.model_path), ("first-layer weights", self.weights_png),
+                            ("their change in training", self.weights_change_png),
                             ("report", self.report_path)):
             if path:
                 lines.append(f"  {label}: {path}")
@@ -114,7 +118,7 @@ def train_mnist_mlp(
         validation: training images held out for model selection (the last ones).
         train_limit: use only the first this-many training images (quick runs, tests).
         seed: initialization and data order.
-        export_dir: where `<name>.keras`, `<name>.first_layer.png` and `<name>.json` go;
+        export_dir: where `<name>.keras`, `<name>.first_layer[_change].png` and `<name>.json` go;
             None writes nothing but the selection checkpoint in `work_dir`.
         work_dir: the best-epoch checkpoint's folder (default `<export_dir>/runs/mnist_mlp`,
             or a temporary folder).
@@ -152,6 +156,7 @@ def train_mnist_mlp(
         else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
+    initial_weights = first_layer_weights(model, 100)
     if work_dir is None:
         work_dir = os.path.join(export_dir if export_dir else _temp_dir(), "runs", "mnist_mlp")
     os.makedirs(work_dir, exist_ok=True)
@@ -178,8 +183,13 @@ def train_mnist_mlp(
     os.makedirs(export_dir, exist_ok=True)
     stem = os.path.join(export_dir, f"{model.name}_{loss}_seed{seed}")
     result.model_path = atomic.save_model(best, f"{stem}.keras")
-    result.weights_png = save_png(image_grid(first_layer_weights(best, 100), pad=1),
-                                  f"{stem}.first_layer.png", scale=2)
+    trained_weights = first_layer_weights(best, 100)
+    result.weights_png = save_png(image_grid(trained_weights, pad=1), f"{stem}.first_layer.png",
+                                  scale=2)
+    # A wide layer moves little from its random start, so the raw weights look like noise;
+    # what training added is the picture worth looking at.
+    result.weights_change_png = save_png(image_grid(trained_weights - initial_weights, pad=1),
+                                         f"{stem}.first_layer_change.png", scale=2)
     result.report_path = f"{stem}.json"
     atomic.write_json(result.report_path, dataclasses.asdict(result))
     return result
