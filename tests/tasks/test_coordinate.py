@@ -55,7 +55,6 @@ def test_missing_image_fails_before_writing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.multibackend
 def test_compare_depths_equal_weights_and_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(images, "default_image_path", lambda: None)
     kwargs = dict(height=6, width=6, depths=(1, 2), parameters=300, seconds=0.0, seeds=(0,),
