@@ -30,6 +30,8 @@ setup(
         "jax": ["jax[cpu]>=0.6"],
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
         "dev": ["pytest>=8", "jax[cpu]>=0.6"],
+        # The default picture of `tfmodels-train --task=coordinate` (the Mona Lisa, MIT).
+        "coordinate": ["mvtb-data>=1.6,<2"],
     },
     entry_points={
         "console_scripts": [

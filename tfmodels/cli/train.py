@@ -6,6 +6,8 @@ Usage:
   tfmodels-train --task=digits --cell=gru --quantizer=pow2_ternary
   tfmodels-train --task=asr --adversarial=true --seen_noises=white,babble
   tfmodels-train --task=bnn --preset=mlp_256 --weights=binary --activations=binary
+  tfmodels-train --task=coordinate [--image=PATH] [--coord_depth=6 --coord_units=300]
+  tfmodels-train --task=mnist_mlp [--mnist_preset=shallow_6000] [--epochs=30]
 
 `--helpfull` lists every task's flags; each task's flags are documented where they are defined
 (tfmodels/cli/train_<task>.py).
@@ -19,7 +21,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 from tfmodels.cli import common_flags, errors  # noqa: E402,F401  (defines the shared flags)
-from tfmodels.cli import train_asr, train_qnn, train_rnn, train_segmentation  # noqa: E402
+from tfmodels.cli import (  # noqa: E402
+    train_asr,
+    train_coordinate,
+    train_qnn,
+    train_rnn,
+    train_segmentation,
+)
 
 _TASKS = {
     "segmentation": train_segmentation.main,
@@ -27,6 +35,8 @@ _TASKS = {
     "digits": train_rnn.main_digits,
     "asr": train_asr.main,
     "bnn": train_qnn.main,
+    "coordinate": train_coordinate.main_coordinate,
+    "mnist_mlp": train_coordinate.main_mnist_mlp,
 }
 
 _TASK = flags.DEFINE_enum("task", None, list(_TASKS), "Which task to train.", required=True)

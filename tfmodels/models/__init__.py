@@ -1,1 +1,1 @@
-"""Model families: segmentation, rnn, asr."""
+"""Model families: segmentation, rnn, asr, coordinate."""
