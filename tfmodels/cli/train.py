@@ -5,6 +5,7 @@ Usage:
   tfmodels-train --task=char_lm --cell=lstm --quantizer=ternary
   tfmodels-train --task=digits --cell=gru --quantizer=pow2_ternary
   tfmodels-train --task=asr --adversarial=true --seen_noises=white,babble
+  tfmodels-train --task=probes --experiment=mnist|deep_mlp|fc_densenet
 
 `--helpfull` lists every task's flags; each task's flags are documented where they are defined
 (tfmodels/cli/train_<task>.py).
@@ -18,13 +19,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 from tfmodels.cli import common_flags, errors  # noqa: E402,F401  (defines the shared flags)
-from tfmodels.cli import train_asr, train_rnn, train_segmentation  # noqa: E402
+from tfmodels.cli import train_asr, train_probes, train_rnn, train_segmentation  # noqa: E402
 
 _TASKS = {
     "segmentation": train_segmentation.main,
     "char_lm": train_rnn.main_char_lm,
     "digits": train_rnn.main_digits,
     "asr": train_asr.main,
+    "probes": train_probes.main,
 }
 
 _TASK = flags.DEFINE_enum("task", None, list(_TASKS), "Which task to train.", required=True)
