@@ -23,6 +23,9 @@ setup(
         "pillow>=10,<14",
         "scikit-learn>=1.4,<2",
         "scipy>=1.10,<2",
+        "threadpoolctl>=3,<4",
+        # tfmodels.diagnostics draws the probe figures.
+        "matplotlib>=3.8,<4",
         # keras.callbacks.TensorBoard needs it; TensorFlow 2.21 no longer pulls it in.
         "tensorboard>=2.21,<2.22",
     ],

@@ -8,6 +8,7 @@ Usage:
   tfmodels-train --task=bnn --preset=mlp_256 --weights=binary --activations=binary
   tfmodels-train --task=coordinate [--image=PATH] [--coord_depth=6 --coord_units=300]
   tfmodels-train --task=mnist_mlp [--mnist_preset=shallow_6000] [--epochs=30]
+  tfmodels-train --task=probes --experiment=mnist|deep_mlp|fc_densenet
 
 `--helpfull` lists every task's flags; each task's flags are documented where they are defined
 (tfmodels/cli/train_<task>.py).
@@ -24,6 +25,7 @@ from tfmodels.cli import common_flags, errors  # noqa: E402,F401  (defines the s
 from tfmodels.cli import (  # noqa: E402
     train_asr,
     train_coordinate,
+    train_probes,
     train_qnn,
     train_rnn,
     train_segmentation,
@@ -37,6 +39,7 @@ _TASKS = {
     "bnn": train_qnn.main,
     "coordinate": train_coordinate.main_coordinate,
     "mnist_mlp": train_coordinate.main_mnist_mlp,
+    "probes": train_probes.main,
 }
 
 _TASK = flags.DEFINE_enum("task", None, list(_TASKS), "Which task to train.", required=True)

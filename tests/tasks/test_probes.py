@@ -1,0 +1,59 @@
+"""Tests for tfmodels.tasks.probes: the paper's models and the experiment runner (tiny MNIST
+fixture, never the real data)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tfmodels.data import mnist
+from tfmodels.tasks import probes
+
+
+@pytest.fixture
+def mnist_dir(tmp_path):
+    """60 training and 10 test 'digits': the label drawn as a bright row, so they are learnable."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 60), ("test", 10)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+        images[np.arange(n), 2 + 2 * labels] = 255
+        images_name, labels_name = mnist.FILES[split]
+        mnist.write_idx(tmp_path / images_name, images)
+        mnist.write_idx(tmp_path / labels_name, labels)
+    return tmp_path
+
+
+def test_deep_mlp_joins_the_input_before_the_middle_layer():
+    model = probes.deep_mlp(depth=6, width=8)
+    skip = model.get_layer("skip")
+    assert [t.name for t in skip.input] == ["leaky_2", "flatten"] or len(skip.input) == 2
+    assert model.get_layer("dense_3").input.shape[-1] == 8 + 784
+    assert model.get_layer("dense_2").input.shape[-1] == 8
+    assert sum(1 for layer in model.layers if layer.name.startswith("dense_")) == 6
+    with pytest.raises(ValueError, match="skip_at"):
+        probes.deep_mlp(depth=6, skip_at=7)
+
+
+def test_mnist_experiment_writes_figures_and_trains_identically(mnist_dir, tmp_path):
+    report = probes.run("mnist", export_dir=tmp_path / "out", data_dir=str(mnist_dir),
+                        epochs=1, train_examples=40, probe_examples=18, measure_overhead=True,
+                        verbose=0)
+    out = tmp_path / "out" / "probes" / "mnist"
+    assert {p.name for p in out.iterdir()} == {"probes.json", "probes.png", "probes.gif",
+                                               "report.json"}
+    assert report.identical_weights is True
+    assert list(report.last) == list(probes.MNIST_LAYERS)
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["first"]["pixels"] == report.first["pixels"]
+    assert [e["epoch"] for e in json.loads((out / "probes.json").read_text())["epochs"]] == [0, 1]
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    (dict(experiment="cifar"), "experiment"),
+    (dict(experiment="mnist", epochs=0), "epochs"),
+    (dict(experiment="mnist", reduce="pca"), "reduce"),
+])
+def test_bad_arguments_are_refused(tmp_path, kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        probes.run(export_dir=tmp_path, **kwargs)
