@@ -72,7 +72,8 @@ def test_int8_step_tflite_streams_the_keras_transcript(trained, tmp_path):
     # The model has learned the task, so agreeing with it is not agreeing on noise.
     assert sum(w == VOCABULARY.decode(t) for w, t in zip(want, truth)) >= 2
     path = str(tmp_path / "step.tflite")
-    report = asr_export.export_streaming_tflite(model, path, train_waves[:4], chunk_frames=8)
+    report = asr_export.export_streaming_tflite(model, path, train_waves[:4], chunk_frames=8,
+                                                mode="int8")
     assert not any(op.startswith("Flex") for op in report.op_types)
     assert "int8" in report.weight_dtypes and "float32" not in report.weight_dtypes
     for wave, expected in zip(held_out, want):

@@ -19,3 +19,10 @@ BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Batch size. Default: the 
 QUANTIZE = flags.DEFINE_bool(
     "quantize", True, "Train quantization-aware (int8 fake-quant) and export an int8 .tflite."
 )
+# The MNIST tasks (bnn, mnist_mlp, probes) share these.
+VALIDATION = flags.DEFINE_integer(
+    "validation", 10000, "MNIST tasks: the last N training images held out for validation."
+)
+TRAIN_LIMIT = flags.DEFINE_integer(
+    "train_limit", None, "MNIST tasks: train on only the first N training images (quick runs)."
+)

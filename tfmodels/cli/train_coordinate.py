@@ -43,10 +43,6 @@ _MNIST_LOSS = flags.DEFINE_enum("mnist_loss", "squared_error", list(mnist_mlp.LO
 _FAN_IN_LR = flags.DEFINE_float(
     "fan_in_lr", 0.3, "mnist_mlp: base rate of the per-layer rule lr / sqrt(fan_in + 1).")
 _MOMENTUM = flags.DEFINE_float("momentum", 0.9, "mnist_mlp: SGD momentum (0: plain SGD).")
-_VALIDATION = flags.DEFINE_integer(
-    "validation", 10000, "mnist_mlp: last training images held out to select the epoch.")
-_TRAIN_LIMIT = flags.DEFINE_integer(
-    "train_limit", None, "mnist_mlp: use only the first N training images (quick runs).")
 
 
 def _common():
@@ -71,6 +67,6 @@ def main_mnist_mlp():
     print(mnist_mlp.train_mnist_mlp(
         preset=_MNIST_PRESET.value, loss=_MNIST_LOSS.value, learning_rate=_FAN_IN_LR.value,
         momentum=_MOMENTUM.value, data_dir=common_flags.DATA_DIR.value,
-        train_limit=_TRAIN_LIMIT.value, validation=_VALIDATION.value,
+        train_limit=common_flags.TRAIN_LIMIT.value, validation=common_flags.VALIDATION.value,
         work_dir=common_flags.WORK_DIR.value, **_common(),
     ))

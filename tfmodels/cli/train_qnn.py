@@ -30,8 +30,6 @@ _INITIAL_LR = flags.DEFINE_float("initial_lr", 3e-3, "bnn: learning rate of the 
 _FINAL_LR = flags.DEFINE_float("final_lr", 3e-4, "bnn: learning rate of the last epoch.")
 _GRADIENT_BITS = flags.DEFINE_integer(
     "gradient_bits", None, "bnn: quantize gradients to this many bits (paper: 6).")
-_TRAIN_LIMIT = flags.DEFINE_integer("train_limit", None, "bnn: use only this many training images.")
-_VALIDATION = flags.DEFINE_integer("validation", 10000, "bnn: training images held out.")
 
 
 def main():
@@ -45,7 +43,7 @@ def main():
         activations=_ACTIVATIONS.value, stochastic=flags.FLAGS.stochastic, shift=_SHIFT.value,
         loss=_LOSS.value, learning_rate=_INITIAL_LR.value, final_learning_rate=_FINAL_LR.value,
         gradient_bits=_GRADIENT_BITS.value, seed=common_flags.SEED.value,
-        data_dir=common_flags.DATA_DIR.value, train_limit=_TRAIN_LIMIT.value, validation=_VALIDATION.value,
+        data_dir=common_flags.DATA_DIR.value, train_limit=common_flags.TRAIN_LIMIT.value, validation=common_flags.VALIDATION.value,
         export_dir=common_flags.EXPORT_DIR.value, int8=common_flags.QUANTIZE.value, verbose=2,
         **kwargs,
     ))

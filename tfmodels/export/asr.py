@@ -29,7 +29,7 @@ Over REST: `POST /v1/models/<name>:predict` with
 `{"inputs": {"waveform": [[...], [...]], "waveform_length": [16000, 12345]}}`.
 
 Example:
-    report = export_streaming_tflite(model, "export/asr_step.tflite", calibration_waveforms)
+    report = export_streaming_tflite(model, "export/asr_step.tflite", waveforms, mode="int8")
     log_probs = stream_tflite("export/asr_step.tflite", features)  # (frames, classes)
     path = export_transcriber(model, Vocabulary(), "export/serving", "asr")
 """
@@ -91,7 +91,7 @@ def calibration_steps(model, step, waveforms, chunk_frames, max_samples=64):
 
 
 def export_streaming_tflite(
-    model, path, representative_data, chunk_frames=8, mode="int8", max_calibration=64
+    model, path, representative_data, chunk_frames=8, mode="float32", max_calibration=64
 ):
     """Exports the streaming step model of `model` as a builtin-ops `.tflite`.
 
@@ -102,8 +102,8 @@ def export_streaming_tflite(
             features, stepped through the model chunk by chunk, calibrate the int8 ranges of
             the chunks and of the states they arrive with.
         chunk_frames: feature frames per step (a multiple of the conv stride product).
-        mode: an `export_tflite` mode. The default is "int8" (full integer, float32 I/O),
-            unlike the other exports: this function exists to put the model on a device.
+        mode: an `export_tflite` mode; "int8" is full integer with float32 I/O, calibrated on
+            `representative_data` (which every mode takes, so one call serves both).
         max_calibration: at most this many calibration steps, spread over the utterances.
 
     Returns:

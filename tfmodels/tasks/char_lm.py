@@ -53,12 +53,12 @@ class CharLMResult(RNNTaskResult):
                            lambda v: f"{v:.4f}")
 
 
-def build_char_lm(vocab_size, cell="lstm", quantizer="float", stochastic=False, units=128,
+def build_char_lm(vocabulary_size, cell="lstm", quantizer="float", stochastic=False, units=128,
                   num_layers=1, embedding_dim=32, seed=0, **kwargs):
     """`tfmodels.models.rnn.char_lm` with a named quantizer preset, compiled for training.
 
     Args:
-        vocab_size: character ids including UNK.
+        vocabulary_size: character ids including UNK.
         cell: "lstm", "gru" or "rnn".
         quantizer: "float", "binary", "ternary", "pow2_ternary" or "exponential".
         stochastic: stochastic variant of the quantizer.
@@ -71,7 +71,7 @@ def build_char_lm(vocab_size, cell="lstm", quantizer="float", stochastic=False, 
     """
     learning_rate = kwargs.pop("learning_rate", 2e-3)
     model = char_lm(
-        vocab_size, cell=cell, units=units, num_layers=num_layers, embedding_dim=embedding_dim,
+        vocabulary_size, cell=cell, units=units, num_layers=num_layers, embedding_dim=embedding_dim,
         # The authors batch-normalize the GRU's inputs.
         input_batch_norm=(cell == "gru"),
         seed=seed, **quantizers(quantizer, stochastic), **kwargs,
