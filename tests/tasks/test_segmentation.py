@@ -179,20 +179,23 @@ def test_saved_model_serves_what_the_keras_model_computes(qat_run, val_frames, q
     np.testing.assert_allclose(served.numpy(), qat_logits["qat"], atol=1e-4)
 
 
-def test_overlays_show_image_truth_and_prediction(qat_run, val_frames, qat_logits):
+def test_overlays_show_image_truth_float_and_tflite_predictions(qat_run, val_frames,
+                                                                qat_logits):
     report, _ = qat_run
-    predictions = dict(zip(val_frames, np.argmax(qat_logits["qat"], -1)))
+    floats = dict(zip(val_frames, np.argmax(qat_logits["float"], -1)))
+    predictions = dict(zip(val_frames, np.argmax(qat_logits["tflite"], -1)))
     assert len(report.overlays) == 2
     shown = set()
     for path in report.overlays:
         with Image.open(path) as overlay:
             panel = np.asarray(overlay.convert("RGB"))
-        assert panel.shape == (FRAME, 3 * FRAME, 3)
-        image, truth, predicted = np.split(panel, 3, axis=1)
+        assert panel.shape == (FRAME, 4 * FRAME, 3)
+        image, truth, floated, predicted = np.split(panel, 4, axis=1)
         (name,) = [n for n, (x, _) in val_frames.items()
                    if np.array_equal(np.round(x * 255).astype(np.uint8), image)]
         shown.add(name)
         np.testing.assert_array_equal(truth, segmentation.PALETTE[val_frames[name][1]])
+        assert np.mean(np.all(floated == segmentation.PALETTE[floats[name]], -1)) > 0.99
         assert np.mean(np.all(predicted == segmentation.PALETTE[predictions[name]], -1)) > 0.99
     assert len(shown) == 2
 
@@ -207,6 +210,10 @@ def test_report_logs_and_no_backup_left_after_a_completed_run(qat_run):
     # Sizes compare .tflite files: int8 against the float model's float32 export.
     assert report.float32_tflite_bytes == os.path.getsize(report.float32_tflite_path)
     assert report.tflite_bytes < report.float32_tflite_bytes
+    with Image.open(report.learning_curve) as curve:
+        assert curve.size[0] > 300 and curve.size[1] > 200
+    with open(work_dir / "logs" / "float.csv") as f:
+        assert f.readline().startswith("epoch,") and len(f.readlines()) == 1  # one float epoch
     for phase in ("float", "qat"):
         tags = set()
         for root, _, files in os.walk(work_dir / "logs" / phase / "validation"):

@@ -52,6 +52,10 @@ _QAT_LEARNING_RATE = flags.DEFINE_float(
 _STEPS_PER_EPOCH = flags.DEFINE_integer(
     "seg_steps_per_epoch", None, "Segmentation: cap on training steps per epoch (default: one pass)."
 )
+_EVAL_SPLIT = flags.DEFINE_enum(
+    "eval_split", "val", ["val", "test"],
+    "The split the report scores (float, QAT, .tflite): CamVid's test set is 'test'.",
+)
 _NUM_OVERLAYS = flags.DEFINE_integer(
     "num_overlays", 4, "Segmentation: validation frames written as image|truth|prediction PNGs."
 )
@@ -89,4 +93,5 @@ def main():
         steps_per_epoch=_STEPS_PER_EPOCH.value,
         num_overlays=_NUM_OVERLAYS.value,
         seed=common_flags.SEED.value,
+        eval_split=_EVAL_SPLIT.value,
     )

@@ -20,7 +20,8 @@ Steps and artifacts (`export_dir` defaults to `export/`, `work_dir` to
    stopped), TensorBoard logs (`work_dir/logs`), per-epoch mIoU and global accuracy.
 3. QAT fine-tuning of `model.quantized_twin()` (weights copied from the float model), with its
    own checkpoint and backup (`work_dir/qat.keras`, `work_dir/backup/qat`).
-4. PNG overlays (image | truth | prediction) of a few validation frames: `work_dir/overlays/`.
+4. PNG overlays (image | truth | float Keras prediction | `.tflite` prediction) of a few scored
+   frames: `work_dir/overlays/`, and the learning curve `work_dir/learning_curve.png`.
 5. Export: an int8 `.tflite` (builtin ops only, calibrated on a few training frames for the
    BatchNorm tensors that carry no fake-quant) at `export_dir/<name>.tflite`, the float model
    as float32 `.tflite` beside it (`<name>.float32.tflite`, the size baseline), and a TF
@@ -49,7 +50,7 @@ from tfmodels.metrics.segmentation import (
     scores_from_confusion_matrix,
 )
 from tfmodels.models.segmentation import FCDenseNet, fc_densenet56, fc_densenet67, fc_densenet103
-from tfmodels.tasks.training import training_callbacks
+from tfmodels.tasks.training import training_callbacks, write_learning_curve
 from tfmodels.utils import atomic
 
 MODELS = {
@@ -76,7 +77,8 @@ class SegmentationReport:
 
     Attributes:
         model, parameters: the Keras model's name and parameter count.
-        data_dir, num_val_frames: the dataset and how many validation frames were scored.
+        data_dir, num_val_frames, eval_split: the dataset, and how many frames of which split
+            were scored.
         float, qat, tflite: scores on the validation frames (`mean_iou`, `global_accuracy`,
             `per_class_iou`) of the float Keras model, the QAT Keras model (None without QAT)
             and the `.tflite` in LiteRT (plus `argmax_agreement_with_keras`, against the model
@@ -88,6 +90,7 @@ class SegmentationReport:
         float32_tflite_path, float32_tflite_bytes: the float model as float32 `.tflite`.
         tflite_latency_ms_median: per-frame LiteRT invoke time, median.
         saved_model_path, keras_path: the SavedModel version and the final `.keras` checkpoint.
+        learning_curve: PNG of loss and validation mIoU per epoch, float then QAT.
         timings: seconds per phase.
     """
 
@@ -96,6 +99,7 @@ class SegmentationReport:
     data_dir: str
     num_val_frames: int
     float: dict
+    eval_split: str = "val"
     qat: dict = None
     tflite: dict = None
     miou_drop_points: float = None
@@ -110,6 +114,7 @@ class SegmentationReport:
     tflite_latency_ms_median: float = None
     saved_model_path: str = None
     keras_path: str = None
+    learning_curve: str = None
     timings: dict = dataclasses.field(default_factory=dict)
 
     def to_dict(self):
@@ -154,6 +159,7 @@ def run(
     seed=0,
     verbose=1,
     callbacks=None,
+    eval_split="val",
 ):
     """Trains FC-DenseNet, fine-tunes it quantization-aware, exports and evaluates the int8 file.
 
@@ -177,12 +183,14 @@ def run(
         qat_epochs, qat_learning_rate: QAT fine-tuning epochs and (constant) learning rate.
         calibration_frames: training frames used by the int8 converter for the tensors that
             carry no fake-quant ranges.
-        num_overlays: validation frames drawn as image | truth | prediction PNGs.
+        num_overlays: scored frames drawn as image | truth | float Keras | `.tflite` PNGs.
         steps_per_epoch: cap on training steps per epoch (None: one pass over the split).
         name: export name (default: the preset name, or "fc_densenet").
         seed: seeds data generation, shuffling, crops, initialization and dropout.
         verbose: 0 silent, 1 progress bars and the report, 2 one line per epoch.
         callbacks: extra Keras callbacks for the float training phase.
+        eval_split: the split the report scores (float, QAT and `.tflite`) and the overlays
+            show: "val" (also what training validates on) or "test" (CamVid's 233 frames).
 
     Returns:
         A `SegmentationReport`.
@@ -196,6 +204,8 @@ def run(
     """
     started = time.perf_counter()
     crop_size = _check_arguments(model, model_config, epochs, batch_size, qat_epochs, crop_size)
+    if eval_split not in ("val", "test"):
+        raise ValueError(f"eval_split must be 'val' or 'test'; got {eval_split!r}")
     if data_dir is not None and not os.path.isdir(data_dir):
         what = "is not a folder" if os.path.exists(data_dir) else "does not exist"
         raise FileNotFoundError(f"data_dir {what}: {data_dir}")
@@ -206,7 +216,8 @@ def run(
     timings = {}
 
     t = time.perf_counter()
-    data = _load_data(data_dir, batch_size, crop_size, class_weights, steps_per_epoch, seed, say)
+    data = _load_data(data_dir, batch_size, crop_size, class_weights, steps_per_epoch, seed, say,
+                      eval_split)
     timings["data_s"] = time.perf_counter() - t
     os.makedirs(work_dir, exist_ok=True)
     os.makedirs(export_dir, exist_ok=True)
@@ -223,6 +234,7 @@ def run(
         parameters=int(float_model.count_params()),
         data_dir=data.data_dir,
         num_val_frames=int(len(data.val_images)),
+        eval_split=eval_split,
         float=_scores(data.val_labels, float_logits),
         keras_path=os.path.join(work_dir, "float.keras"),
     )
@@ -237,22 +249,28 @@ def run(
         report.qat = _scores(data.val_labels, final_logits)
         report.keras_path = os.path.join(work_dir, "qat.keras")
 
-    report.overlays = write_overlays(
-        os.path.join(work_dir, "overlays"),
-        data.val_images[:num_overlays],
-        data.val_labels[:num_overlays],
-        np.argmax(final_logits[:num_overlays], -1),
-        data.frame_size,
-    )
-
     t = time.perf_counter()
     _export(report, float_model, final_model, data, export_dir, name, quantize,
             calibration_frames)
     timings["export_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    _evaluate_tflite(report, data, final_logits)
+    tflite_logits = _evaluate_tflite(report, data, final_logits)
     timings["tflite_eval_s"] = time.perf_counter() - t
+    report.overlays = write_overlays(
+        os.path.join(work_dir, "overlays"),
+        data.val_images[:num_overlays],
+        data.val_labels[:num_overlays],
+        np.argmax(float_logits[:num_overlays], -1),
+        np.argmax(tflite_logits[:num_overlays], -1),
+        frame_size=data.frame_size,
+        prefix=eval_split,
+    )
+    report.learning_curve = write_learning_curve(
+        os.path.join(work_dir, "learning_curve.png"),
+        {phase: os.path.join(work_dir, "logs", f"{phase}.csv") for phase in ("float", "qat")},
+        metrics=("loss", "val_loss", "val_mean_iou"),
+    )
     timings["total_s"] = time.perf_counter() - started
     report.timings = {k: round(v, 2) for k, v in timings.items()}
     atomic.write_json(os.path.join(work_dir, "report.json"), report.to_dict())
@@ -275,7 +293,9 @@ def _check_arguments(model, model_config, epochs, batch_size, qat_epochs, crop_s
     return crop_size
 
 
-def _load_data(data_dir, batch_size, crop_size, class_weights, steps_per_epoch, seed, say):
+def _load_data(data_dir, batch_size, crop_size, class_weights, steps_per_epoch, seed, say,
+               eval_split="val"):
+    """The training pipeline, the validation pipeline, and the scored split as arrays."""
     if data_dir is None:
         data_dir = DEFAULT_DATA_DIR
         if not os.path.exists(data_dir):
@@ -289,7 +309,12 @@ def _load_data(data_dir, batch_size, crop_size, class_weights, steps_per_epoch, 
         seed=seed, class_weights=weights,
     )  # fmt: skip
     val = camvid.load_dataset(data_dir, "val", batch_size=batch_size, training=False)
-    val_images, val_labels = _arrays(val)
+    if eval_split != "val":
+        camvid.list_split(data_dir, eval_split)  # validated before any training
+    val_images, val_labels = _arrays(
+        val if eval_split == "val"
+        else camvid.load_dataset(data_dir, eval_split, batch_size=batch_size, training=False)
+    )
     steps = len(train_split) // batch_size
     if steps_per_epoch is not None:
         steps = min(steps, int(steps_per_epoch))
@@ -297,7 +322,8 @@ def _load_data(data_dir, batch_size, crop_size, class_weights, steps_per_epoch, 
     say(
         f"Data: {data_dir}: {len(train_split)} training frames "
         f"({crop_size or 'full'} crops, {steps} steps of {batch_size}), "
-        f"{len(val_split)} validation frames padded to {val_images.shape[1:3]}",
+        f"{len(val_split)} validation frames, {len(val_images)} {eval_split} frames scored, "
+        f"padded to {val_images.shape[1:3]}",
         flush=True,
     )
     return _Data(data_dir, train, val, steps, val_images, val_labels,
@@ -362,7 +388,7 @@ def _export(report, float_model, final_model, data, export_dir, name, quantize,
 
 
 def _evaluate_tflite(report, data, final_logits):
-    """Scores the exported `.tflite` itself, in LiteRT, on the validation frames."""
+    """Scores the exported `.tflite` itself, in LiteRT, on the scored frames; returns its logits."""
     tflite_logits, latency = predict_tflite(report.tflite_path, data.val_images)
     report.tflite = _scores(data.val_labels, tflite_logits)
     report.tflite["argmax_agreement_with_keras"] = float(
@@ -370,13 +396,17 @@ def _evaluate_tflite(report, data, final_logits):
     )
     report.tflite_latency_ms_median = float(np.median(latency) * 1e3)
     report.miou_drop_points = 100 * (report.float["mean_iou"] - report.tflite["mean_iou"])
+    return tflite_logits
+
+
+_SPLIT_NAMES = {"val": "validation", "test": "test"}
 
 
 def format_report(report):
     """A `SegmentationReport` as the lines `run()` prints."""
     lines = [
         f"== {report.model} ({report.parameters:,} parameters) on {report.data_dir}, "
-        f"{report.num_val_frames} validation frames",
+        f"{report.num_val_frames} {_SPLIT_NAMES[report.eval_split]} frames",
     ]
     for scores, label in ((report.float, "float Keras"), (report.qat, "QAT Keras"),
                           (report.tflite, "TFLite")):
@@ -421,32 +451,31 @@ def predict_tflite(path, images):
     return np.stack(outputs).astype(np.float32), np.array(seconds)
 
 
-def write_overlays(directory, images, labels, predictions, frame_size=None):
-    """Writes `image | truth | prediction` PNGs (CamVid colours, void black), atomically.
+def write_overlays(directory, images, labels, *predictions, frame_size=None, prefix="val"):
+    """Writes `image | truth | prediction | ...` PNGs (CamVid colours, void black), atomically.
 
     Args:
         directory: output folder (created).
-        images: float `[n, h, w, 3]` in [0, 1]; labels, predictions: int `[n, h, w]`.
+        images: float `[n, h, w, 3]` in [0, 1]; labels: int `[n, h, w]`.
+        *predictions: one or more int `[n, h, w]` (e.g. float Keras, int8 `.tflite`), drawn
+            left to right after the truth.
         frame_size: `(height, width)` to crop padded frames back to (None: keep).
+        prefix: file names are `<prefix>_000.png`, ...
 
     Returns:
         The written paths.
     """
     os.makedirs(directory, exist_ok=True)
+    h, w = frame_size or images.shape[1:3]
     paths = []
-    for i, (image, label, prediction) in enumerate(zip(images, labels, predictions)):
-        if frame_size is not None:
-            h, w = frame_size
-            image, label, prediction = image[:h, :w], label[:h, :w], prediction[:h, :w]
+    for i, (image, label) in enumerate(zip(images, labels)):
+        maps = [label] + [prediction[i] for prediction in predictions]
         panel = np.concatenate(
-            [
-                np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8),
-                PALETTE[np.clip(label, 0, len(PALETTE) - 1)],
-                PALETTE[np.clip(prediction, 0, len(PALETTE) - 1)],
-            ],
+            [np.clip(image[:h, :w] * 255 + 0.5, 0, 255).astype(np.uint8)]
+            + [PALETTE[np.clip(m[:h, :w], 0, len(PALETTE) - 1)] for m in maps],
             axis=1,
         )
-        path = os.path.join(directory, f"val_{i:03d}.png")
+        path = os.path.join(directory, f"{prefix}_{i:03d}.png")
         with atomic.atomic_path(path) as temp:
             Image.fromarray(panel).save(temp)
         paths.append(path)
