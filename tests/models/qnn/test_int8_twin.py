@@ -34,7 +34,6 @@ def test_twin_computes_the_models_signs_and_logits(trained_binary_mlp):
     np.testing.assert_array_equal(np.unique(np.abs(_np(twin.get_layer("dense1").kernel))), [2])
 
 
-@pytest.mark.multibackend
 def test_refuses_non_binary_models():
     with pytest.raises(ValueError, match="binary"):
         int8_twin(qnn_mlp(hidden_units=(8,), input_shape=(8, 8), activations="linear2"))

@@ -177,24 +177,32 @@ def _thresholds(norm, act, grid, unit):
     exactly where `direction * z >= threshold` (`direction = -1`: `threshold = -T` for the
     largest `+1` point `T`)."""
 
-    def positive(z):
-        h = norm(ops.convert_to_tensor(z[None, :] / unit, "float32"), training=False)
-        return ops.convert_to_numpy(act(h, training=False))[0] > 0
+    units = norm.moving_mean.shape[0]
+    probe_input = keras.Input((units,))
+    # One compiled function for every round (op-by-op eager calls compile each op per shape
+    # on JAX); inference mode, as in the model's predict.
+    probe = keras.Model(probe_input, act(norm(probe_input)))
 
-    lo, hi = np.full(norm.moving_mean.shape, grid[0], np.int64), None
+    def positive(z):
+        return np.asarray(probe.predict_on_batch((z / unit).astype("float32"))) > 0
+
+    lo = np.full((units,), grid[0], np.int64)
     hi = np.full_like(lo, grid[1])
-    at_lo, at_hi = positive(lo.astype(np.float64)), positive(hi.astype(np.float64))
+    ends = np.concatenate([np.stack([lo, hi]), np.repeat(hi[None], 62, 0)])  # the same shape
+    at_lo, at_hi = positive(ends.astype(np.float64))[:2]
     increasing = ~at_lo & at_hi
     decreasing = at_lo & ~at_hi
-    # Bisection on the integers for the first point after the switch: f(lo) != f(hi) holds.
     switching = increasing | decreasing
+    # 64-ary search on the integers for the first point past the switch (f(lo) != f(hi)),
+    # one batch of 64 candidates per unit per round: a few rounds, one compiled shape.
+    steps = np.arange(1, 65)[:, None]
     while np.any(hi - lo > 1):
-        mid = (lo + hi) // 2
-        f = positive(mid.astype(np.float64))
-        moved = hi - lo > 1
-        left = moved & (f == at_lo)  # mid is still on lo's side
-        lo = np.where(left, mid, lo)
-        hi = np.where(moved & ~left, mid, hi)
+        mid = np.minimum(lo + -(-(hi - lo) * steps // 65), hi)  # (64, units), in (lo, hi]
+        same = positive(mid.astype(np.float64)) == at_lo  # still on lo's side
+        # The last candidate on lo's side and the first past it bound the switch.
+        last_same = np.where(same, mid, lo).max(0)
+        first_past = np.where(~same, mid, hi).min(0)
+        lo, hi = last_same, first_past
     direction = np.where(decreasing, -1.0, 1.0)
     # increasing: +1 for z >= hi; decreasing: +1 for z <= lo, i.e. -z >= -lo.
     threshold = np.where(increasing, hi, np.where(decreasing, -lo, 0)).astype(np.float64)
