@@ -4,8 +4,9 @@
 `qnn_mlp` or `qnn_convnet` with the paper's recipe (squared hinge on +-1 targets or
 cross-entropy, Adam or shift-based AdaMax with per-layer Glorot learning-rate scales, latent
 weights clipped to [-1, 1], an exponentially decaying learning rate), and reports test error.
-With `export_dir` it writes the `.keras` model, an int8 `.tflite` (run on the whole test set in
-LiteRT and compared prediction by prediction with Keras) and, for binary MLPs, the 1-bit packed
+With `export_dir` it writes the `.keras` model, an int8 `.tflite` (binary MLPs through
+`int8_twin`, whose binary activations are exact in int8; run on the whole test set in LiteRT
+and compared prediction by prediction with Keras) and, for binary MLPs, the 1-bit packed
 weights (run through the XNOR-popcount path and compared the same way).
 
 Example:
@@ -21,7 +22,13 @@ import keras
 import numpy as np
 
 from tfmodels.data import mnist
-from tfmodels.models.qnn import PackedBinaryMLP, qnn_convnet, qnn_mlp
+from tfmodels.models.qnn import (
+    PackedBinaryMLP,
+    int8_twin,
+    qnn_convnet,
+    qnn_mlp,
+    scores_to_logits,
+)
 from tfmodels.optimizers import ScaledAdam, ShiftAdaMax, glorot_lr_scales
 from tfmodels.utils.atomic import save_model, write_bytes
 
@@ -44,6 +51,8 @@ class BNNResult:
         device_test_error, device_agreement: int8 `.tflite` on the test set in LiteRT: its
             error and the fraction of predictions equal to Keras'.
         packed_agreement: the same fraction for the bit-packed XNOR path.
+        int8_logits_agreement: binary MLPs: the fraction for the argmax of the `.tflite`'s int8
+            `logits` output alone (`device_agreement` reads its exact `scores` output).
     """
 
     name: str
@@ -59,6 +68,7 @@ class BNNResult:
     device_test_error: float = None
     device_agreement: float = None
     packed_agreement: float = None
+    int8_logits_agreement: float = None
 
     def __str__(self):
         lines = [f"bnn {self.name}: test error {100 * self.test_error:.2f}% (val "
@@ -66,6 +76,9 @@ class BNNResult:
         if self.device_agreement is not None:
             lines.append(f"  int8 .tflite: test error {100 * self.device_test_error:.2f}%, "
                          f"predictions equal to Keras: {100 * self.device_agreement:.2f}%")
+            if self.int8_logits_agreement is not None:
+                lines[-1] += (f" (argmax of the int8 logits output alone: "
+                              f"{100 * self.int8_logits_agreement:.2f}%)")
         if self.packed_agreement is not None:
             lines.append(f"  1-bit packed XNOR path: predictions equal to Keras: "
                          f"{100 * self.packed_agreement:.2f}%")
@@ -191,21 +204,12 @@ def train_bnn(
     result.model_path = save_model(net, os.path.join(export_dir, f"{name}.keras"))
     result.sizes["float32"] = 4 * int(sum(np.prod(w.shape) for w in net.weights))
     if int8:
-        from tfmodels.export import export_tflite
-        from tfmodels.export.runtime import LiteRTRunner
-
-        report = export_tflite(
-            net, os.path.join(export_dir, f"{name}.int8.tflite"), mode="int8",
-            # Per output channel: the converter folds each BatchNorm scale into the kernel
-            # rows, and a +-1 row times one scale is exact only with a scale per row.
-            representative_data=x_train[:calibration_samples], per_channel_dense=True)
-        result.tflite_path = report.path
-        result.sizes["int8_tflite"] = report.size_bytes
-        runner = LiteRTRunner(report.path)
-        device = runner.predict({runner.input_names[0]: data.x_test})
-        device_test = np.argmax(device[runner.output_names[0]], -1)
-        result.device_test_error = float(np.mean(device_test != data.y_test))
-        result.device_agreement = float(np.mean(device_test == keras_test))
+        checked = export_int8(net, os.path.join(export_dir, f"{name}.int8.tflite"),
+                              x_train[:calibration_samples], data.x_test, data.y_test,
+                              keras_test)
+        result.sizes["int8_tflite"] = checked.pop("size_bytes")
+        for key, value in checked.items():
+            setattr(result, key, value)
     if model == "mlp" and weights == "binary" and activations == "binary":
         packed = PackedBinaryMLP.from_model(net)
         result.packed_path = write_bytes(os.path.join(export_dir, f"{name}.packed.npz"),
@@ -214,3 +218,52 @@ def train_bnn(
         packed_test = np.argmax(packed.predict(data.x_test), -1)
         result.packed_agreement = float(np.mean(packed_test == keras_test))
     return result
+
+
+def export_int8(net, path, calibration, x_test, y_test, keras_test):
+    """Writes `net` as an int8 `.tflite` and checks it on the test set in LiteRT.
+
+    A binary MLP exports through its integer-threshold twin (`tfmodels.models.qnn.int8_twin`):
+    its predictions come from the exact `scores` output and the model's last BatchNorm; the
+    argmax of the int8 `logits` output alone is reported beside. Other models convert as they
+    are.
+
+    Args:
+        net: the trained Keras model.
+        path: the `.tflite` path (written atomically by `export_tflite`).
+        calibration: images for the int8 ranges the model does not fix itself.
+        x_test, y_test: test images and labels.
+        keras_test: the Keras model's predicted labels on `x_test`.
+
+    Returns:
+        `{"tflite_path", "size_bytes", "device_test_error", "device_agreement",
+        "int8_logits_agreement"}` (the last None for other models).
+    """
+    from tfmodels.export import export_tflite
+    from tfmodels.export.runtime import LiteRTRunner
+
+    try:
+        twin = int8_twin(net)
+    except ValueError:  # not a binary MLP
+        twin = None
+    report = export_tflite(
+        net if twin is None else twin, path, mode="int8", representative_data=calibration,
+        # Per output channel: each BatchNorm scale folds into its kernel row (or the twin's
+        # rows differ in scale), and a +-1 row times one scale is exact only with a scale
+        # per row.
+        per_channel_dense=True)
+    runner = LiteRTRunner(report.path)
+    device = runner.predict({runner.input_names[0]: x_test})
+    logits_agreement = None
+    if twin is None:
+        device_test = np.argmax(device[runner.output_names[0]], -1)
+    else:
+        logits_agreement = float(np.mean(np.argmax(device["logits"], -1) == keras_test))
+        device_test = np.argmax(scores_to_logits(net, device["scores"]), -1)
+    return {
+        "tflite_path": report.path,
+        "size_bytes": report.size_bytes,
+        "device_test_error": float(np.mean(device_test != y_test)),
+        "device_agreement": float(np.mean(device_test == keras_test)),
+        "int8_logits_agreement": logits_agreement,
+    }

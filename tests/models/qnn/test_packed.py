@@ -32,7 +32,8 @@ def test_popcount_of_edge_words():
     np.testing.assert_array_equal(_np(popcount(words)), [0, 32, 1, 3, 31, 1, 16])
 
 
-@pytest.mark.parametrize("n", [1, 31, 32, 70, 128])
+# A whole word, and two words of which the second is partial (each shape compiles anew on JAX).
+@pytest.mark.parametrize("n", [32, 70])
 def test_xnor_matmul_equals_the_pm1_float_product(n):
     rng = np.random.default_rng(n)
     a = rng.choice([-1.0, 1.0], size=(7, n)).astype("float32")
@@ -43,15 +44,11 @@ def test_xnor_matmul_equals_the_pm1_float_product(n):
     np.testing.assert_array_equal(_np(blocked), expected)
 
 
-def test_packed_mlp_predicts_like_keras_and_survives_its_file():
-    rng = np.random.default_rng(0)
-    x, y = rng.random((40, 28, 28)).astype("float32"), rng.integers(0, 10, 40)
-    model = qnn_mlp(hidden_units=(40, 33), seed=1)
-    model.compile(keras.optimizers.Adam(0.05), keras.losses.SquaredHinge())
-    model.fit(x, keras.utils.to_categorical(y, 10), epochs=2, batch_size=8, verbose=0)
+def test_packed_mlp_predicts_like_keras_and_survives_its_file(trained_binary_mlp):
+    model, x, _ = trained_binary_mlp
     packed = PackedBinaryMLP.from_model(model)
     keras_logits = model.predict(x, verbose=0)
-    logits = packed.predict(x, batch_size=16)
+    logits = packed.predict(x)
     np.testing.assert_array_equal(logits.argmax(-1), keras_logits.argmax(-1))
     np.testing.assert_allclose(logits, keras_logits, rtol=1e-5, atol=1e-5)
     reloaded = PackedBinaryMLP.from_bytes(packed.to_bytes())
@@ -62,4 +59,4 @@ def test_packed_mlp_predicts_like_keras_and_survives_its_file():
 
 def test_packed_mlp_refuses_non_binary_models():
     with pytest.raises(ValueError, match="binary"):
-        PackedBinaryMLP.from_model(qnn_mlp("tiny", activations="linear2"))
+        PackedBinaryMLP.from_model(qnn_mlp(hidden_units=(8,), activations="linear2"))

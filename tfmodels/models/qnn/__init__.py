@@ -8,6 +8,7 @@ Example:
 from tfmodels.models.qnn.blocks import QUANTIZERS, quantizer, qnn_block
 from tfmodels.models.qnn.mlp import MLP_PRESETS, qnn_mlp
 from tfmodels.models.qnn.convnet import CONVNET_PRESETS, qnn_convnet
+from tfmodels.models.qnn.int8_twin import int8_twin, scores_to_logits
 from tfmodels.models.qnn.packed import (
     PackedBinaryMLP,
     binary_matmul,
