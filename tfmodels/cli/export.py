@@ -25,8 +25,11 @@ from absl import app, flags, logging  # noqa: E402
 # Imported for their side effect: they register the custom Keras objects a .keras file names.
 import tfmodels.layers  # noqa: E402,F401
 import tfmodels.models.asr  # noqa: E402,F401
+import tfmodels.models.coordinate  # noqa: E402,F401
+import tfmodels.models.qnn  # noqa: E402,F401
 import tfmodels.models.rnn  # noqa: E402,F401
 import tfmodels.models.segmentation  # noqa: E402,F401
+import tfmodels.optimizers  # noqa: E402,F401
 import tfmodels.quantization  # noqa: E402,F401
 from tfmodels.export import export_saved_model, export_tflite  # noqa: E402
 from tfmodels.cli import errors  # noqa: E402

@@ -43,7 +43,8 @@ def main():
         activations=_ACTIVATIONS.value, stochastic=flags.FLAGS.stochastic, shift=_SHIFT.value,
         loss=_LOSS.value, learning_rate=_INITIAL_LR.value, final_learning_rate=_FINAL_LR.value,
         gradient_bits=_GRADIENT_BITS.value, seed=common_flags.SEED.value,
-        data_dir=common_flags.DATA_DIR.value, train_limit=common_flags.TRAIN_LIMIT.value, validation=common_flags.VALIDATION.value,
+        data_dir=common_flags.DATA_DIR.value, train_limit=common_flags.TRAIN_LIMIT.value,
+        validation=common_flags.VALIDATION.value,
         export_dir=common_flags.EXPORT_DIR.value, int8=common_flags.QUANTIZE.value, verbose=2,
         **kwargs,
     ))
