@@ -179,7 +179,7 @@ def test_each_family_loads_and_exports_in_process(family, family_files, tmp_path
     # In-process, what `tfmodels-export --model=<family>.keras --format=tflite` calls (importing
     # the CLI module here would add its required flags to the test process's global FLAGS).
     from tfmodels.export import verify_tflite
-    from tfmodels.export.files import load_keras_model
+    from tfmodels.cli.files import load_keras_model
 
     model, path = family_files[family]
     loaded = load_keras_model(path)
@@ -202,7 +202,7 @@ def test_cli_imports_register_every_family(family_files):
     paths = [family_files[family][1] for family in ("segmentation", "char_lm", "asr")]
     script = (
         "import sys, tfmodels.cli.export\n"
-        "from tfmodels.export.files import load_keras_model\n"
+        "from tfmodels.cli.files import load_keras_model\n"
         "print(' '.join(type(load_keras_model(p)).__name__ for p in sys.argv[1:]))\n"
     )
     result = subprocess.run(

@@ -43,7 +43,7 @@ def test_digits_flags_reach_the_task(tmp_path, capsys, calls):
     assert task == "digits"
     assert kwargs == dict(cell="rnn", quantizer="ternary", stochastic=False, seed=3,
                           export_dir=str(tmp_path), int8=False, verbose=2, epochs=1,
-                          batch_size=16, units=4)
+                          batch_size=16, units=4, work_dir=str(tmp_path / "runs" / "digits"))
     assert capsys.readouterr().out == "<the task's result>\n"
 
 
@@ -54,7 +54,8 @@ def test_char_lm_flags_reach_the_task(tmp_path, capsys, calls):
     assert task == "char_lm"
     assert kwargs == dict(data_dir=str(tmp_path), cell="gru", quantizer="pow2_ternary",
                           stochastic=True, num_layers=2, seq_len=10, steps_per_epoch=2,
-                          seed=0, export_dir="export", int8=True, verbose=2)
+                          seed=0, export_dir="export", int8=True, verbose=2,
+                          work_dir="export/runs/char_lm")
     assert capsys.readouterr().out == "<the task's result>\n"
 
 
