@@ -129,6 +129,7 @@ def export_tflite(
 
 
 def check_mode(mode, modes=MODES):
+    """Raises ValueError naming `mode` unless it is one of `modes`."""
     if mode not in modes:
         raise ValueError(f"mode must be one of {modes}, got {mode!r}")
 
