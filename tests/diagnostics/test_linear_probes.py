@@ -67,7 +67,8 @@ def test_label_layer_reaches_zero_error_and_noise_stays_at_chance():
 
 
 def test_results_reach_history_logs_and_all_skips_dropout():
-    probes = LinearProbes("all", _labelled_data(seed=1), epochs=[2], max_iterations=50)
+    probes = LinearProbes("all", _labelled_data(seed=1), epochs=[2], max_iterations=50,
+                          logs="all")
     _, history = _train([probes])
     assert sorted(probes.layer_names) == ["concat", "hidden", "label", "logits", "noise", "x"]
     assert len(history.history["probe_val_error/label"]) == 1  # probed after epoch 2 only
@@ -75,6 +76,17 @@ def test_results_reach_history_logs_and_all_skips_dropout():
     assert "probe_error/hidden" in history.history
     assert [e["epoch"] for e in probes.history["epochs"]] == [2]
     assert probes.history["overhead"] > 0 and probes.history["train_seconds"] > 0
+
+
+@pytest.mark.parametrize("logs", ["last", None])
+def test_epoch_logs_hold_only_what_was_asked(logs):
+    probes = LinearProbes(["x", "hidden"], _labelled_data(seed=1), epochs=[1], max_iterations=20,
+                          logs=logs)
+    _, history = _train([probes], epochs=1)
+    keys = sorted(k for k in history.history if k.startswith("probe_"))
+    expected = ["probe_error/hidden", "probe_val_error/hidden"] if logs else []
+    assert keys == expected
+    assert set(probes.history["epochs"][0]["layers"]) == {"x", "hidden"}
 
 
 def test_files_are_written_and_a_failed_write_keeps_the_previous_ones(tmp_path, monkeypatch):
@@ -177,6 +189,7 @@ def _probe_args(**override):
     (dict(probe_data=(np.zeros((4, 2)), np.zeros(3, int))), "probe_data"),
     (dict(probe_data=(np.zeros((4, 2)), np.zeros(4))), "probe_data"),
     (dict(mode="pixel"), "probe_data"),
+    (dict(logs="every"), "logs"),
 ])
 def test_bad_arguments_are_refused(override, argument):
     with pytest.raises(ValueError, match=argument):

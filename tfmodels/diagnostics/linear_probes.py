@@ -21,6 +21,7 @@ import threadpoolctl
 from tfmodels.utils import atomic
 
 MODES = ("example", "pixel", "step")
+LOGS = ("last", "all", None)
 REDUCTIONS = ("pool", "random", None)
 # Identity at inference: a probe on them repeats the previous layer's probe.
 _INFERENCE_IDENTITY = (
@@ -67,7 +68,9 @@ class LinearProbes(keras.callbacks.Callback):
     Results go into `logs` at each probed epoch (`probe_error/<layer>`,
     `probe_val_error/<layer>`, and `probe_miou/<layer>`, `probe_val_miou/<layer>` in pixel
     mode, `.../step<t>` in step mode), so `History` and TensorBoard record them (list the
-    probes before `keras.callbacks.TensorBoard`). With `output_dir`, `probes.json` (every
+    probes before `keras.callbacks.TensorBoard`). By default only the deepest probed layer's
+    scores go there, so that Keras's per-epoch progress line stays readable; `logs="all"`
+    adds every layer's (`probes.json` always has them all). With `output_dir`, `probes.json` (every
     result, the configuration and the time spent) and `probes.png` (the paper's figure: probe
     error, train solid and validation dashed, against layer depth, one colour per epoch) are
     rewritten atomically after each probed epoch, and `probes.gif` (one frame per probed
@@ -99,6 +102,8 @@ class LinearProbes(keras.callbacks.Callback):
         title: the figures' title.
         seed: the held-out split, random feature subsets, sampled pixels and probe batches.
         verbose: print one line per probed epoch.
+        logs: which scores go into the epoch's `logs`: `"last"` (the deepest probed layer),
+            `"all"` (every layer) or None (none).
 
     Attributes:
         history: the results (`probes.json`'s content).
@@ -139,8 +144,11 @@ class LinearProbes(keras.callbacks.Callback):
         title=None,
         seed=0,
         verbose=0,
+        logs="last",
     ):
         super().__init__()
+        if logs not in LOGS:
+            raise ValueError(f"logs must be one of {LOGS}; got {logs!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
         if isinstance(layers, str):
@@ -223,6 +231,7 @@ class LinearProbes(keras.callbacks.Callback):
         self.output_dir = None if output_dir is None else os.fspath(output_dir)
         self.seed = int(seed)
         self.verbose = verbose
+        self.logs = logs
         self.layer_names = None
         self.history = {
             "paper": "arXiv:1610.01644",
@@ -503,7 +512,11 @@ class LinearProbes(keras.callbacks.Callback):
 
     def _logs(self, entry):
         logs = {}
-        for name, result in entry["layers"].items():
+        if self.logs is None:
+            return logs
+        names = self.layer_names if self.logs == "all" else self.layer_names[-1:]
+        for name in names:
+            result = entry["layers"][name]
             for key, value in result.items():
                 prefix, metric = ("val_", key[4:]) if key.startswith("val_") else ("", key)
                 if isinstance(value, list):
