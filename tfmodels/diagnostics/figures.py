@@ -12,15 +12,7 @@ import numpy as np
 from PIL import Image
 
 from tfmodels.utils import atomic
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+from tfmodels.utils.plotting import pyplot as _pyplot, write_png
 
 
 def draw(history, upto=None, title=None):
@@ -81,12 +73,7 @@ def draw(history, upto=None, title=None):
 
 def write_figure(history, path):
     """Writes the figure of every probed epoch to the PNG `path` (atomically); returns `path`."""
-    plt = _pyplot()
-    fig = draw(history)
-    with atomic.atomic_path(path) as temp:
-        fig.savefig(temp, dpi=90)
-    plt.close(fig)
-    return path
+    return write_png(draw(history), path, dpi=90)
 
 
 def write_animation(history, path, duration_ms=700):

@@ -55,12 +55,7 @@ def write_learning_curve(path, csv_paths, metrics=("loss", "val_loss")):
     """
     import csv
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from tfmodels.utils import atomic
+    from tfmodels.utils import plotting
 
     series, offset = [], 0
     for phase, csv_path in csv_paths.items():
@@ -76,14 +71,11 @@ def write_learning_curve(path, csv_paths, metrics=("loss", "val_loss")):
         offset += len(rows)
     if not series:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plotting.pyplot().subplots(figsize=(7, 4))
     for label, epochs, values in series:
         ax.plot(epochs, values, "-o", ms=3, label=label)
     ax.set_xlabel("epoch")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic.atomic_path(path) as temp:
-        fig.savefig(temp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return plotting.write_png(fig, path, dpi=100)
