@@ -41,6 +41,8 @@ def test_predict_runs_a_batch_through_the_batch_1_file(accumulator):
     assert runner.last_invoke_seconds > 0
     with pytest.raises(ValueError, match=r"takes inputs \['total', 'x'\]"):
         runner({"x": x[:1]})
+    with pytest.raises(ValueError, match=r"takes inputs \['total', 'x'\]: pass a dict"):
+        runner(x[:1])
 
 
 def test_int8_io_is_quantized_in_and_dequantized_out(tmp_path):
@@ -54,6 +56,8 @@ def test_int8_io_is_quantized_in_and_dequantized_out(tmp_path):
     assert np.dtype(detail["dtype"]) == np.int8
     out = runner.predict({"x": x})["y"]
     assert out.dtype == np.float32
+    # A one-input file takes the bare array too.
+    np.testing.assert_array_equal(runner.predict(x)["y"], out)
     scale = runner.output_details["y"]["quantization"][0]
     np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=6 * scale + 0.02)
 

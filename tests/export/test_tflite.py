@@ -271,3 +271,53 @@ def test_disk_full_during_export_keeps_the_previous_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_bytes() == before and first.size_bytes == len(before)
     assert os.listdir(tmp_path) == ["m.tflite"]
+
+
+@pytest.fixture(scope="module")
+def pruned_mlp():
+    """A stripped 90%-sparse MLP (pruned once at step 0) and inputs for it."""
+    from tfmodels.optimization import sparsity
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,), name="x"), layers.Dense(128, activation="relu"),
+                              layers.Dense(32)])
+    pruned = sparsity.prune_low_magnitude(model, sparsity.ConstantSparsity(0.9, 0))
+    x = np.random.default_rng(0).normal(size=(16, 64)).astype("float32")
+    pruned(x, training=True)
+    return sparsity.strip_pruning(pruned), x
+
+
+@pytest.mark.parametrize("mode", ["float32", "int8"])
+def test_sparse_weights_store_a_pruned_model_smaller_and_compute_the_same(
+        pruned_mlp, tmp_path, mode):
+    from tfmodels.export.runtime import LiteRTRunner
+
+    model, x = pruned_mlp
+    calibration = x if mode == "int8" else None
+    dense = export_tflite(model, tmp_path / "dense.tflite", mode, calibration)
+    with pytest.warns(UserWarning, match="XNNPACK") if mode == "int8" else _no_warning():
+        sparse = export_tflite(model, tmp_path / "sparse.tflite", mode, calibration,
+                               sparse_weights=True)
+        runner = LiteRTRunner(sparse.path)
+        out = runner.predict(x)
+    # 90% of the kernels' bytes are zeros: sparse storage saves at least half of them.
+    kernel_bytes = sum(np.prod(w.shape) for w in model.weights if len(w.shape) == 2) * (
+        4 if mode == "float32" else 1)
+    assert dense.size_bytes - sparse.size_bytes > 0.5 * kernel_bytes
+    expected = LiteRTRunner(dense.path).predict(x)
+    (name,) = out
+    # Same weights, same kernels' arithmetic: only the storage differs.
+    np.testing.assert_allclose(out[name], expected[name], rtol=1e-5, atol=1e-5)
+
+
+def _no_warning():
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def context():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            yield
+
+    return context()

@@ -14,6 +14,7 @@ Example:
 
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -24,6 +25,9 @@ class LiteRTRunner:
     Args:
         path: the `.tflite` file (one signature, as every tfmodels export writes).
         num_threads: interpreter threads (None: LiteRT's default).
+        xnnpack: apply LiteRT's default XNNPACK delegate (True), run the builtin kernels only
+            (False), or None: the delegate unless it refuses the file (XNNPACK cannot run
+            int8 FULLY_CONNECTED with sparse weights), then builtin kernels with a warning.
 
     Attributes:
         path: the file.
@@ -36,17 +40,22 @@ class LiteRTRunner:
         >>> out = runner({"image": x[:1]})  # float32 in, dequantized float32 out
     """
 
-    def __init__(self, path, num_threads=None):
-        from ai_edge_litert.interpreter import Interpreter
-
+    def __init__(self, path, num_threads=None, xnnpack=None):
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no .tflite file at {path}")
         self.path = path
-        try:
-            self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
-        except ValueError as err:
-            raise ValueError(f"{path} is not a readable .tflite file: {err}") from None
+        self.interpreter = self._load(num_threads, xnnpack is not False)
+        if xnnpack is None:
+            try:
+                self.interpreter.allocate_tensors()
+            except RuntimeError as err:
+                if "delegate" not in str(err):
+                    raise
+                warnings.warn(f"{path}: the XNNPACK delegate cannot run this file "
+                              f"({str(err).splitlines()[0]}); using LiteRT's builtin kernels",
+                              stacklevel=2)
+                self.interpreter = self._load(num_threads, False)
         signatures = self.interpreter.get_signature_list()
         if not signatures:
             raise ValueError(f"{path} has no signature; export it with tfmodels.export")
@@ -55,6 +64,17 @@ class LiteRTRunner:
         self.output_details = self._runner.get_output_details()
         self.batch_size = int(next(iter(self.input_details.values()))["shape"][0])
         self.last_invoke_seconds = None
+
+    def _load(self, num_threads, default_delegates):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        resolver = (OpResolverType.AUTO if default_delegates
+                    else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        try:
+            return Interpreter(model_path=self.path, num_threads=num_threads,
+                               experimental_op_resolver_type=resolver)
+        except ValueError as err:
+            raise ValueError(f"{self.path} is not a readable .tflite file: {err}") from None
 
     @property
     def input_names(self):
@@ -74,8 +94,19 @@ class LiteRTRunner:
         """Resets the interpreter's variable tensors (the state of stateful kernels)."""
         self.interpreter.reset_all_variables()
 
+    def _named(self, inputs):
+        # A one-input file also takes the bare array.
+        if isinstance(inputs, dict):
+            return inputs
+        if len(self.input_names) != 1:
+            raise ValueError(f"{self.path} takes inputs {self.input_names}: pass a dict "
+                             f"{{name: array}}, got a {type(inputs).__name__}")
+        return {self.input_names[0]: inputs}
+
     def __call__(self, inputs):
-        """One invoke: `{input name: float array of the file's batch}` -> `{output: float32}`."""
+        """One invoke: `{input name: float array of the file's batch}` (or the array, for a
+        one-input file) -> `{output name: float32 array}`."""
+        inputs = self._named(inputs)
         if sorted(inputs) != self.input_names:
             raise ValueError(f"{self.path} takes inputs {self.input_names}, got {sorted(inputs)}")
         feed = {name: quantize(value, self.input_details[name]) for name, value in inputs.items()}
@@ -94,6 +125,7 @@ class LiteRTRunner:
         Returns:
             `{output name: float32 array (n, ...)}`.
         """
+        inputs = self._named(inputs)
         count = len(next(iter(inputs.values())))
         step = 1 if self.batch_size == 1 else count
         parts = {name: [] for name in self.output_details}

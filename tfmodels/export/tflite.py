@@ -81,6 +81,7 @@ def export_tflite(
     builtin_only=True,
     int8_io=False,
     per_channel_dense=True,
+    sparse_weights=False,
 ):
     """Converts `model` to a `.tflite` file (batch 1) and reports what the file contains.
 
@@ -101,6 +102,10 @@ def export_tflite(
         per_channel_dense: with `"int8"` / `"dynamic_int8"`, one scale per output channel for
             FULLY_CONNECTED kernels (the converter's default); False stores one per kernel
             (exact for binary and ternary kernels, smaller files).
+        sparse_weights: store pruned (mostly zero) constant weights in TFLite's sparse format
+            (the converter's `EXPERIMENTAL_SPARSITY`; it keeps a weight dense where sparse
+            storage would not be smaller). For models pruned with
+            `tfmodels.optimization.sparsity` and stripped.
 
     Returns:
         An `ExportReport`.
@@ -124,7 +129,7 @@ def export_tflite(
         calibration = named_arrays(representative_data, signature, "representative_data")
     return write_tflite(
         model, path, mode, convert, calibration=calibration, builtin_only=builtin_only,
-        int8_io=int8_io, per_channel_dense=per_channel_dense,
+        int8_io=int8_io, per_channel_dense=per_channel_dense, sparse_weights=sparse_weights,
     )  # fmt: skip
 
 
@@ -184,6 +189,7 @@ def convert(
     per_channel_dense=True,
     function=None,
     input_specs=None,
+    sparse_weights=False,
 ):
     """The one converter: `.tflite` bytes for `model` (TensorFlow backend; see `export_tflite`).
 
@@ -194,7 +200,7 @@ def convert(
         model: the Keras model whose weights the endpoint computes with.
         mode: one of `MODES`.
         calibration: `{input name: samples}` (`inputs.named_arrays`) or None.
-        builtin_only, int8_io, per_channel_dense: as for `export_tflite`.
+        builtin_only, int8_io, per_channel_dense, sparse_weights: as for `export_tflite`.
         function, input_specs: a custom endpoint `fn(*inputs) -> {name: tensor}` and its
             `[(name, shape, dtype)]` (default: the model's serving signature at batch 1).
     """
@@ -230,6 +236,10 @@ def convert(
                 converter._experimental_disable_per_channel_quantization_for_dense_layers = (
                     not per_channel_dense
                 )
+            if sparse_weights:
+                converter.optimizations = [
+                    *converter.optimizations, tf.lite.Optimize.EXPERIMENTAL_SPARSITY
+                ]
             if mode == "int8":
                 if calibration is not None:
                     converter.representative_dataset = calibration_samples(calibration)
