@@ -5,9 +5,9 @@ Usage (resumable: one JSON per finished row under --out, skipped when present):
 
 A float LeNet-300-100 (784-300-100-10, Han et al.'s pruning benchmark) is trained once; each
 row prunes a copy with `prune_low_magnitude` (polynomial ramp over the first fine-tuning epoch,
-or 2:4 structure) and fine-tunes it, then strips it and exports three `.tflite` files: float32
-dense storage, float32 `sparse_weights=True`, and int8 (post-training, calibrated)
-`sparse_weights=True`. The "+ QAT" rows quantize the stripped pruned model with
+or 2:4 structure) and fine-tunes it (the dense row fine-tunes as long without pruning), then
+strips it and exports four `.tflite` files: float32 and int8 (post-training, calibrated), each
+with dense storage and with `sparse_weights=True`. The "+ QAT" rows quantize the stripped pruned model with
 `quantize_model`, keep its zeros with a one-shot `ConstantSparsity(s, 0, end_step=0)` during a
 QAT epoch, and export int8. Sizes are raw and gzip-compressed bytes; latency is the mean of
 LiteRT invokes at batch 1 on one thread (XNNPACK where it takes the file, builtin kernels
@@ -86,7 +86,11 @@ def _row(label, target, base_path, train, test, args):
     started = time.perf_counter()
     qat = isinstance(target, tuple) and target[0] == "qat"
     fraction = target[1] if qat else target
-    if fraction is not None:
+    if fraction is None:
+        # The dense row gets the same fine-tuning epochs as the pruned ones.
+        _compile(model)
+        model.fit(*train, batch_size=128, epochs=args.finetune_epochs, verbose=2)
+    else:
         options = {}
         if isinstance(fraction, tuple):
             schedule, options = sparsity.ConstantSparsity(0.5, 0, frequency=steps), {
@@ -109,9 +113,10 @@ def _row(label, target, base_path, train, test, args):
     zeros = [float(np.mean(keras.ops.convert_to_numpy(w) == 0))
              for w in model.weights if w.path.endswith("/kernel")]
     files = {}
-    exports = [("int8 sparse", "int8", True)] if qat else [
-        ("float32 dense", "float32", False), ("float32 sparse", "float32", True),
-        ("int8 sparse", "int8", True)]
+    exports = [("int8 dense", "int8", False), ("int8 sparse", "int8", True)]
+    if not qat:
+        exports = [("float32 dense", "float32", False), ("float32 sparse", "float32", True),
+                   *exports]
     for name, mode, sparse in exports:
         files[name] = _export(model, mode, sparse, train[0][:64], test,
                               os.path.join(args.out, f"{label}-{name}.tflite".replace(" ", "_")),
