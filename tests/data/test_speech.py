@@ -383,3 +383,37 @@ def test_generate_names_missing_espeak(tmp_path, monkeypatch):
     monkeypatch.setattr(speech.shutil, "which", lambda name: None)
     with pytest.raises(FileNotFoundError, match="Debian package 'espeak-ng'"):
         generate(tmp_path / "x", train_utterances=1, test_utterances=1)
+
+
+def test_speech_dataset_reads_any_format_segments_and_mixes_noise(tmp_path):
+    from tfmodels.data import noise, wav
+
+    t = np.arange(8000) / 8000
+    tone = 0.3 * np.sin(2 * np.pi * 400 * t)
+    wav.write(tmp_path / "a.wav", np.stack([tone, tone], 1), 8000, "pcm24")
+    clean = SpeechRecord(str(tmp_path / "a.wav"), "one", utterance="u")
+    part = SpeechRecord(str(tmp_path / "a.wav"), "two", start=0.25, end=0.5)
+    noisy = SpeechRecord(str(tmp_path / "a.wav"), "one", noise="white", snr_db=10.0,
+                         utterance="u", mix_noise=True)
+    drawn = SpeechRecord(str(tmp_path / "a.wav"), "one", noise="white", mix_noise=True)
+    with pytest.raises(ValueError, match="pass noise_mixer"):
+        speech_dataset([noisy], Vocabulary(), 1)
+    mixer = noise.NoiseMixer(snrs_db=(0, 30), seed=1)
+
+    def waves(records, **kwargs):
+        ds = speech_dataset(records, Vocabulary(), 1, noise_classes=("clean", "white"),
+                            noise_mixer=mixer, **kwargs)
+        return [b["waveform"].numpy()[0] for b in ds]
+
+    reference = wav.read(tmp_path / "a.wav", 16000)
+    a, b, c = waves([clean, part, noisy])
+    np.testing.assert_allclose(a, reference, atol=1e-6)  # 8 kHz stereo -> 16 kHz mono
+    np.testing.assert_allclose(b, reference[4000:8000], atol=0.02)
+    snr = 10 * np.log10(noise.active_power(a) / np.mean((c - a).astype(np.float64) ** 2))
+    assert snr == pytest.approx(10.0, abs=0.1)
+    # Evaluation noise is fixed; training noise (vary_noise) changes every epoch.
+    assert np.array_equal(waves([noisy])[0], waves([noisy])[0])
+    ds = speech_dataset([drawn], Vocabulary(), 1, noise_classes=("clean", "white"),
+                        noise_mixer=mixer, vary_noise=True)
+    epochs = [next(iter(ds))["waveform"].numpy()[0] for _ in range(2)]
+    assert not np.array_equal(epochs[0], epochs[1])

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from tfmodels.data import speech
 from tfmodels.tasks import asr
+from tests.data import speech_fixtures as fx
 
 TINY = dict(conv_filters=(8, 8), conv_strides=(2, 2), lstm_units=(12, 12), adversary_units=6,
             epochs=1, batch_size=8)
@@ -175,6 +177,70 @@ def test_corpus_folder_without_manifest(tmp_path):
     (tmp_path / "stray.txt").write_text("x")
     with pytest.raises(FileNotFoundError, match="train.jsonl"):
         asr.ensure_corpus(tmp_path)
+
+
+# Corpora users bring
+
+
+def test_wer_accepts_noise_labels_outside_the_generated_types(corpus):
+    vocabulary, _, splits = asr.load_splits(corpus, ["babble", "white"])
+    records = [dataclasses.replace(r, noise=("car", "airport")[i % 2])
+               for i, r in enumerate(splits["unseen"])]
+    hypotheses = [r.text for r in records]
+    hypotheses[0] = "oh oh oh oh oh oh oh oh"
+    result = asr.evaluate_wer(Oracle(hypotheses, vocabulary), records, vocabulary, batch_size=4)
+    assert set(result) >= {"all", "car", "airport"}
+    assert result["car"] > 0 and result["airport"] == 0.0
+
+
+def _noisy_manifest_corpus(corpus, root, dev_clean_only):
+    shutil.copytree(corpus, root)
+    if dev_clean_only:
+        lines = (root / "dev.jsonl").read_text().splitlines()
+        (root / "dev.jsonl").write_text(
+            "".join(line + "\n" for line in lines if json.loads(line)["noise"] == "clean"))
+    return root
+
+
+def test_clean_only_dev_skips_the_probe_with_a_note(corpus, tmp_path):
+    root = _noisy_manifest_corpus(corpus, tmp_path / "c", dev_clean_only=True)
+    config = asr.ASRConfig(data_dir=str(root), seen_noises=("white",), adversarial=False,
+                           export_dir=str(tmp_path / "out"), **TINY)
+    result = asr.train_asr(config)
+    assert result.probe_accuracy is None and result.probe_chance is None
+    assert any(n.startswith("noise probe skipped: probe needs") for n in result.notes)
+    assert "noise probe accuracy on tap features: not measured" in asr.format_result(result)
+    assert os.path.isfile(result.model_path)
+
+
+def test_a_clean_corpus_gets_noise_mixed_in(tmp_path):
+    root = fx.write_kaldi(tmp_path / "kaldi")
+    with pytest.warns(UserWarning, match="resampled"):
+        data = asr.prepare_data(root, ("white", "babble"), vocabulary="corpus")
+    assert data.vocabulary.tokens == ("down", "no", "up", "yes")
+    train = data.splits["train"]
+    assert [r.noise for r in train].count("clean") == len(train) // 2
+    assert {r.noise for r in train if r.mix_noise} == {"white", "babble"}
+    assert all(r.snr_db is None for r in train if r.mix_noise)  # drawn every epoch
+    assert {r.noise for r in data.splits["clean"]} == {"clean"}
+    assert {r.noise for r in data.splits["unseen"]}.isdisjoint({"clean", "white", "babble"})
+    assert set(data.mixers) == {"train", "dev", "clean", "seen", "unseen"}
+    # Test babble comes from test speech, not from training speakers.
+    assert data.mixers["seen"] is not data.mixers["train"]
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(), r"4 words of the transcripts are outside the vocabulary.*--vocabulary=corpus"),
+    (dict(vocabulary="corpus", seen_noises=("car",)),
+     r"a clean corpus; noise is mixed in.*unknown noise types \['car'\]"),
+])
+def test_bad_corpus_fails_before_any_folder_is_made(tmp_path, kwargs, pattern):
+    root = fx.write_speech_commands(tmp_path / "sc")
+    config = asr.ASRConfig(data_dir=str(root), export_dir=str(tmp_path / "out"),
+                           work_dir=str(tmp_path / "work"), **{**TINY, **kwargs})
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match=pattern):
+        asr.train_asr(config)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sc"]
 
 
 def test_experiment_table_mean_and_std():

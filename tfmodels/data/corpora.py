@@ -108,7 +108,12 @@ class Corpus:
 
 
 def detect_layout(path):
-    """The layout of the corpus at `path` (one of `LAYOUTS`); ValueError saying what is missing."""
+    """The layout of the corpus at `path` (one of `LAYOUTS`).
+
+    Raises:
+        FileNotFoundError: no such folder, or no layout's files in it (the message lists what
+            each layout needs).
+    """
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"speech corpus folder not found: {root}")
@@ -120,7 +125,7 @@ def detect_layout(path):
             or any(any(d.glob("*.wav")) for d in _subdirs(root)
                    if d.name != BACKGROUND_NOISE_DIR)):
         return "speech_commands"
-    raise ValueError(
+    raise FileNotFoundError(
         f"{root}: no speech corpus found. Expected one of: train.jsonl (+ dev.jsonl, "
         "test.jsonl) JSONL manifests; a Kaldi data directory (wav.scp + text), or train/ and "
         "test/ folders holding one each; the Speech Commands layout (one folder of WAV files "
@@ -593,8 +598,10 @@ def write_noisy_corpus(source, out_dir, seen_noise_types=speech.DEFAULT_SEEN_NOI
     """
     from tfmodels.utils import atomic
 
-    corpus = source if isinstance(source, Corpus) else load_corpus(source, sample_rate, seed)
     out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} already exists; pass overwrite=True to replace it")
+    corpus = source if isinstance(source, Corpus) else load_corpus(source, sample_rate, seed)
     available = noise_lib.NOISE_TYPES + tuple(corpus.noise_recordings)
     seen = tuple(seen_noise_types)
     unseen = (tuple(t for t in available if t not in seen) if unseen_noise_types is None
@@ -603,8 +610,6 @@ def write_noisy_corpus(source, out_dir, seen_noise_types=speech.DEFAULT_SEEN_NOI
     if corpus.has_noisy_copies:
         raise ValueError(f"{corpus.root}: the corpus already holds noisy recordings; "
                          "write noisy copies of a clean corpus")
-    if out_dir.exists() and not overwrite:
-        raise FileExistsError(f"{out_dir} already exists; pass overwrite=True to replace it")
     mixer = noise_mixer(corpus, snrs_db, seed, sample_rate)
     plans = {
         "train": [r for t in seen for r in with_noise(corpus.splits["train"], [t], seed, snrs_db,
