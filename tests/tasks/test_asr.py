@@ -213,6 +213,20 @@ def test_clean_only_dev_skips_the_probe_with_a_note(corpus, tmp_path):
     assert os.path.isfile(result.model_path)
 
 
+def test_noisy_training_data_without_noisy_tests_gets_them_mixed(corpus, tmp_path):
+    root = _noisy_manifest_corpus(corpus, tmp_path / "c", dev_clean_only=False)
+    (root / "test_seen.jsonl").unlink()
+    (root / "test_unseen.jsonl").unlink()
+    data = asr.prepare_data(root, ("white",))
+    assert {r.noise for r in data.splits["seen"]} == {"white"}
+    unseen = {r.noise for r in data.splits["unseen"]}
+    assert unseen and unseen.isdisjoint({"clean", "white", "babble"})  # babble is in train
+    assert all(r.mix_noise for r in data.splits["seen"] + data.splits["unseen"])
+    assert set(data.mixers) == {"seen", "unseen"}
+    with pytest.raises(ValueError, match=r"no unseen-noise test utterances .*\['car'\]"):
+        asr.prepare_data(root, ("white",), unseen_noises=("car",))
+
+
 def test_a_clean_corpus_gets_noise_mixed_in(tmp_path):
     root = fx.write_kaldi(tmp_path / "kaldi")
     with pytest.warns(UserWarning, match="resampled"):

@@ -223,6 +223,31 @@ def prepare_data(data_dir, seen_noises, seed=0, max_train_utterances=None, vocab
             "unseen": [r for r in corpus.splits.get("test_unseen", test)
                        if r.noise != "clean" and r.noise not in seen_noises],
         }
+        # Noisy training data but no noisy tests: mix them from the clean test, if the seen
+        # types are ones the noise module (or the corpus's recordings) can make.
+        available = noise.NOISE_TYPES + tuple(corpus.noise_recordings)
+        heard = {r.noise for r in train} | set(seen_noises)
+        for name, types, offset in (
+                ("seen", seen_noises, 2),
+                ("unseen", unseen_noises or [t for t in available if t not in heard], 3)):
+            if splits[name] or not splits["clean"]:
+                continue
+            missing = [t for t in types if t not in available]
+            if missing or not types:
+                raise ValueError(
+                    f"{root}: no {name}-noise test utterances (test_{name}.jsonl), and noise "
+                    f"types {missing or list(types)} cannot be mixed in; available: "
+                    f"{', '.join(available)}")
+            splits[name] = corpora.with_noise(splits["clean"], types, seed + offset,
+                                              speech.SNRS_DB, include_clean=False)
+            if "test" not in mixers:
+                mixers["test"] = noise.NoiseMixer(
+                    speech.SNRS_DB, seed, speech.SAMPLE_RATE,
+                    corpora.babble_pool(splits["clean"], 32, seed),
+                    {k: wav.read(v, speech.SAMPLE_RATE)
+                     for k, v in corpus.noise_recordings.items()})
+            mixers[name] = mixers["test"]
+        mixers.pop("test", None)
     else:
         recordings = tuple(corpus.noise_recordings)
         available = noise.NOISE_TYPES + recordings
