@@ -270,6 +270,9 @@ def test_experiment_table_mean_and_std():
     rows = table.strip().splitlines()
     assert rows[2].startswith("| babble | baseline | 1 |")
     assert "0.400 ± 0.141" in rows[3]  # mean 0.4, sample std of {0.3, 0.5}
+    skipped = dataclasses.replace(fake(0.3), probe_accuracy=None, probe_chance=None)
+    row = markdown_table({(False, ("babble",)): [skipped]}).strip().splitlines()[2]
+    assert "| n/a (nan) |" in row  # a run without a noise probe still tabulates
 
 
 def test_experiment_saves_runs_resumes_and_tabulates(tmp_path, monkeypatch):

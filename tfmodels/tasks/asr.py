@@ -444,6 +444,8 @@ def train_asr(config, callbacks=None):
     vocabulary, noise_classes, splits, mixers = (
         data.vocabulary, data.noise_classes, data.splits, data.mixers)
     notes = list(data.corpus.notes)
+    if config.verbose:
+        print(data.corpus.describe())
     if mixers:
         notes.append(f"clean corpus: noise mixed in on the fly (seen {','.join(noise_classes[1:])};"
                      f" unseen {','.join(sorted({r.noise for r in splits['unseen']}))})")
