@@ -199,6 +199,10 @@ def test_words_outside_the_vocabulary_are_listed(commands):
     vocabulary = corpora.make_vocabulary("corpus", corpus)
     assert vocabulary.tokens == ("down", "no", "up", "yes")
     assert vocabulary.encode("up") == [3]
+    corpus.splits["test"].append(SpeechRecord("x.wav", "left"))
+    with pytest.raises(ValueError, match=r"1 words of the dev/test transcripts never occur in "
+                                         r"the training transcripts.*'left' \(1 utterances"):
+        corpora.make_vocabulary("corpus", corpus)
 
 
 def test_vocabulary_from_a_file_or_a_list(commands, tmp_path):

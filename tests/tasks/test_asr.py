@@ -191,6 +191,10 @@ def test_wer_accepts_noise_labels_outside_the_generated_types(corpus):
     result = asr.evaluate_wer(Oracle(hypotheses, vocabulary), records, vocabulary, batch_size=4)
     assert set(result) >= {"all", "car", "airport"}
     assert result["car"] > 0 and result["airport"] == 0.0
+    # Transcripts in another case (Kaldi's upper case) are scored in the vocabulary's spelling.
+    upper = [dataclasses.replace(r, text=r.text.upper()) for r in records]
+    result = asr.evaluate_wer(Oracle([r.text for r in records], vocabulary), upper, vocabulary)
+    assert result["all"] == 0.0
 
 
 def _noisy_manifest_corpus(corpus, root, dev_clean_only):

@@ -510,6 +510,12 @@ def make_vocabulary(spec, corpus):
         listed = "; ".join(f"{t!r} ({n} utterances, e.g. {e})" for t, (n, e) in sorted(
             unknown.items(), key=lambda kv: -kv[1][0])[:20])
         more = f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
+        if spec == "corpus":
+            raise ValueError(
+                f"{len(unknown)} words of the dev/test transcripts never occur in the training "
+                f"transcripts, so a vocabulary built from them cannot spell them: {listed}"
+                f"{more}. Give the vocabulary as a file or comma list of words, or move "
+                "utterances with these words into training")
         raise ValueError(
             f"{len(unknown)} words of the transcripts are outside the vocabulary "
             f"({spec or 'digits'}: {' '.join(vocabulary.tokens[:12])}"

@@ -343,7 +343,8 @@ def evaluate_wer(model, records, vocabulary, batch_size=32, beam_width=0, noise_
     """`{"all": rate, "<snr>": rate, "<noise type>": rate}` for one test split (any noise
     labels: Aurora-4's "car" or "airport" are groups like the generated types)."""
     hypotheses = transcribe(model, records, vocabulary, batch_size, beam_width, noise_mixer)
-    references = [r.text for r in records]
+    # In the vocabulary's own spelling (Kaldi transcripts are often upper case).
+    references = [vocabulary.decode(vocabulary.encode(r.text)) for r in records]
     result = {"all": word_error_rate(references, hypotheses).rate}
     groups = {}
     for i, record in enumerate(records):
