@@ -261,8 +261,9 @@ def test_write_noisy_corpus(commands, tmp_path):
     assert corpora.load_corpus(out).has_noisy_copies
     with pytest.raises(FileExistsError, match="overwrite=True"):
         corpora.write_noisy_corpus(commands, out)
-    with pytest.raises(ValueError, match=r"seen_noise_types has unknown noise types \['car'\]"):
+    with pytest.warns(UserWarning), pytest.raises(
+            ValueError, match=r"seen_noise_types has unknown noise types \['car'\]"):
         corpora.write_noisy_corpus(commands, tmp_path / "x", ["car"])
     assert not (tmp_path / "x").exists()
-    with pytest.raises(ValueError, match=r"overlap: \['white'\]"):
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match=r"overlap: \['white'\]"):
         corpora.write_noisy_corpus(commands, tmp_path / "x", ["white"], ["white"])
