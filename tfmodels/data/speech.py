@@ -247,7 +247,7 @@ def _check_audio(path, sample_rate, start=None, end=None):
 
 
 def warn_conversions(infos, sample_rate, where):
-    """Warns once that the audio of `where` is downmixed/resampled (see `wav.conversion_summary`)."""
+    """Warns once that the audio of `where` is converted (see `wav.conversion_summary`)."""
     summary = wav.conversion_summary(infos, sample_rate)
     if summary:
         warnings.warn(f"{where}: {summary}", stacklevel=3)

@@ -448,8 +448,9 @@ def train_asr(config, callbacks=None):
     if config.verbose:
         print(data.corpus.describe())
     if mixers:
-        notes.append(f"clean corpus: noise mixed in on the fly (seen {','.join(noise_classes[1:])};"
-                     f" unseen {','.join(sorted({r.noise for r in splits['unseen']}))})")
+        what = "clean corpus: noise" if "train" in mixers else "no noisy tests: test noise"
+        notes.append(f"{what} mixed in on the fly (seen {','.join(noise_classes[1:])}; unseen "
+                     f"{','.join(sorted({r.noise for r in splits['unseen']}))})")
     keras.utils.set_random_seed(config.seed)
     train = speech.speech_dataset(
         splits["train"], vocabulary, config.batch_size, noise_classes=noise_classes,
