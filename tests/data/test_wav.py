@@ -87,6 +87,8 @@ def _header(tag=1, channels=1, rate=16000, bits=16, data=b"\0\0" * 4, declared=N
     (None, FileNotFoundError, r"audio file not found: .*bad\.wav"),
     (b"hello, not audio at all", ValueError, r"bad\.wav: not a WAV file \(no RIFF/WAVE header\)"),
     (b"RIFF\0\0\0\0WAVEjunk", ValueError, r"bad\.wav: unreadable WAV file \(no data chunk\)"),
+    (b"NIST_1A\n   1024\n", ValueError, r"bad\.wav: not a WAV file \(a NIST SPHERE file; .*sph2pipe"),
+    (b"fLaC\0\0\0\x22" + bytes(40), ValueError, r"bad\.wav: not a WAV file \(a FLAC file"),
     (_header(tag=7), ValueError, r"bad\.wav: mu-law WAV files are not supported"),
     (_header(tag=2), ValueError, r"bad\.wav: MS ADPCM WAV files are not supported"),
     (_header(bits=12), ValueError, r"bad\.wav: 12-bit pcm WAV files are not supported"),

@@ -28,6 +28,14 @@ from tfmodels.utils import atomic
 _PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 _OTHER_FORMATS = {0x0002: "MS ADPCM", 0x0006: "A-law", 0x0007: "mu-law", 0x0011: "IMA ADPCM",
                   0x0055: "MP3"}
+# What a non-WAV audio file's first bytes say it is, and how to convert it.
+_FOREIGN = {
+    b"NIST": "a NIST SPHERE file; convert it with `sph2pipe -f wav in.sph out.wav`",
+    b"fLaC": "a FLAC file; convert it with `flac -d in.flac` or `sox in.flac out.wav`",
+    b"OggS": "an Ogg file; convert it with `sox` or `ffmpeg`",
+    b"RF64": "an RF64 file; convert it with `sox` or `ffmpeg`",
+    b"RIFX": "a big-endian RIFX file; convert it with `sox` or `ffmpeg`",
+}
 # Writer encodings: name -> (format tag, bits per sample).
 ENCODINGS = {"pcm8": (_PCM, 8), "pcm16": (_PCM, 16), "pcm24": (_PCM, 24), "pcm32": (_PCM, 32),
              "float32": (_FLOAT, 32)}
@@ -96,7 +104,7 @@ def read_info(path):
     with open(path, "rb") as f:
         head = f.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            kind = "an RF64/RIFX file" if head[:4] in (b"RF64", b"RIFX") else "no RIFF/WAVE header"
+            kind = _FOREIGN.get(head[:4], "no RIFF/WAVE header")
             raise ValueError(f"{path}: not a WAV file ({kind})")
         position = 12
         while True:

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -568,9 +569,12 @@ def run(config, export=True, quantize=True, calibration_utterances=8, print_fn=p
     print_fn(format_result(result))
     exported = {}
     if export and config.export_dir:
-        data = prepare_data(config.data_dir, config.seen_noises, config.seed,
-                            config.max_train_utterances, config.vocabulary,
-                            config.unseen_noises)
+        with warnings.catch_warnings():
+            # Read again for calibration: train_asr already warned about conversions.
+            warnings.simplefilter("ignore", UserWarning)
+            data = prepare_data(config.data_dir, config.seen_noises, config.seed,
+                                config.max_train_utterances, config.vocabulary,
+                                config.unseen_noises)
         waveforms = [read_waveform(r, data.mixers.get("dev"))
                      for r in data.splits["dev"][:calibration_utterances]]
         stem = Path(result.model_path).stem
