@@ -59,3 +59,22 @@ def test_bad_flags_give_usage_errors(args):
     result = _run(*args)
     assert result.returncode != 0
     assert "dataset" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_noisy_copy_of_a_brought_corpus(tmp_path):
+    from tests.data import speech_fixtures as fx
+
+    source = fx.write_kaldi(tmp_path / "kaldi")
+    out = tmp_path / "noisy"
+    result = _run("--dataset=noisy_copy", f"--source={source}", f"--out_dir={out}",
+                  "--seen_noise_types=white", "--unseen_noise_types=pink,clicks",
+                  cwd=os.getcwd())
+    assert result.returncode == 0, result.stderr
+    assert "resampled to 16000 Hz" in result.stderr  # the one conversion warning
+    assert json.loads(result.stdout)["path"] == str(out)
+    lines = [json.loads(x) for x in (out / "test_unseen.jsonl").read_text().splitlines()]
+    assert {x["noise"] for x in lines} == {"pink", "clicks"} and len(lines) == 4
+    assert json.loads((out / "corpus.json").read_text())["seen_noise_types"] == ["white"]
+    missing = _run("--dataset=noisy_copy", f"--out_dir={tmp_path / 'x'}")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "needs --source" in missing.stderr and not (tmp_path / "x").exists()

@@ -43,3 +43,48 @@ def test_defaults(monkeypatch, parsed):
     assert calls[0].adversarial is True
     assert calls[0].data_dir == "data/speech"
     assert calls[0].epochs == asr.ASRConfig().epochs
+
+
+# Bringing a corpus: one tiny epoch on each real layout, in process.
+
+TINY_FLAGS = ("--epochs=1", "--batch_size=4", "--lstm_units=8", "--noasr_export",
+              "--asr_verbose=0", "--adversarial=false")
+
+
+@pytest.mark.parametrize("layout, extra", [
+    ("kaldi", ("--seen_noises=white,babble",)),
+    ("speech_commands", ("--seen_noises=white,running_tap", "--unseen_noises=hum,pink")),
+])
+def test_trains_on_a_brought_corpus(parsed, tmp_path, layout, extra):
+    from tests.data import speech_fixtures as fx
+
+    root = (fx.write_kaldi if layout == "kaldi" else fx.write_speech_commands)(tmp_path / layout)
+    parsed(f"--data_dir={root}", f"--export_dir={tmp_path}/out", "--vocabulary=corpus",
+           *TINY_FLAGS, *extra)
+    with pytest.warns(UserWarning, match="resampled to 16000 Hz"):
+        train.main(["tfmodels-train"])
+    (saved,) = (tmp_path / "out" / "asr").glob("*.json")
+    result = __import__("json").loads(saved.read_text())
+    assert result["vocabulary"] == ["down", "no", "up", "yes"]
+    assert (tmp_path / "out" / "asr" / saved.name.replace(".json", ".keras")).is_file()
+    unseen = set(result["wer"]["unseen"]) - {"all"}
+    if layout == "speech_commands":
+        assert {"hum", "pink"} <= unseen  # a recorded noise is an unseen type
+    assert len(result["history"]["loss"]) == 1
+    assert any("mixed in on the fly" in note for note in result["notes"])
+
+
+def test_bad_corpus_ends_with_one_error_line(parsed, tmp_path, capsys):
+    from tests.data import speech_fixtures as fx
+
+    root = fx.write_kaldi(tmp_path / "kaldi")
+    (root / "test" / "wav.scp").write_text("spk4-yes-0 flac -d -c x.flac |\n")
+    parsed(f"--data_dir={root}", f"--export_dir={tmp_path}/out", *TINY_FLAGS)
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["tfmodels-train"])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert err[0].startswith("tfmodels-train: error: ") and "is a command pipe" in err[0]
+    assert "test/wav.scp, line 1" in err[0]
+    assert not (tmp_path / "out").exists()

@@ -93,3 +93,51 @@ def test_bad_arguments():
         noise.mix_at_snr(np.ones(10), np.ones(11), 5.0)
     with pytest.raises(ValueError, match="all zeros"):
         noise.mix_at_snr(np.zeros(10), np.ones(10), 5.0)
+
+
+# Mixing into a corpus (the public path for clean corpora)
+
+
+def test_add_noise_reaches_the_snr_and_guards_clipping():
+    rng = np.random.default_rng(0)
+    speech = 0.3 * np.sin(np.linspace(0, 900, 16000))
+    noisy = noise.add_noise(speech, "pink", 10.0, rng)
+    assert noisy.dtype == np.float32 and noisy.shape == speech.shape
+    residual = noisy - speech
+    snr = 10 * np.log10(noise.active_power(speech) / np.mean(residual.astype(np.float64) ** 2))
+    assert snr == pytest.approx(10.0, abs=0.05)
+    loud = noise.add_noise(0.99 * np.sign(speech), "white", -5.0, rng)
+    assert np.max(np.abs(loud)) == pytest.approx(0.99, abs=1e-6)
+    silent = noise.add_noise(np.zeros(100), "white", 0.0, rng)
+    assert not silent.any()
+
+
+def test_recorded_noise_is_an_excerpt_of_the_recording():
+    recording = np.sin(np.arange(1000) * 0.37)
+    excerpt = noise.recorded_noise(2500, np.random.default_rng(1), recording)
+    start = int(np.argmin([np.abs(np.roll(recording, -k)[:50] - excerpt[:50]).max()
+                           for k in range(1000)]))
+    np.testing.assert_allclose(excerpt, np.tile(recording, 4)[start:start + 2500], atol=1e-12)
+    mixed = noise.synthesize_noise("tap", 300, np.random.default_rng(0),
+                                   recordings={"tap": recording})
+    assert np.sqrt(np.mean(mixed**2)) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"'car'"):
+        noise.synthesize_noise("car", 10, np.random.default_rng(0), recordings={"tap": recording})
+
+
+def test_noise_mixer_is_a_function_of_seed_and_key():
+    speech = 0.3 * np.sin(np.linspace(0, 900, 4000))
+    mixer = noise.NoiseMixer(snrs_db=(0, 20), seed=3, babble_pool=[speech[::-1]],
+                             recordings={"hum": np.sin(np.arange(800) * 0.1)})
+    a = mixer(speech, "white", None, key=(1,))
+    np.testing.assert_array_equal(a, mixer(speech, "white", None, key=(1,)))
+    assert not np.array_equal(a, mixer(speech, "white", None, key=(2,)))
+    assert not np.array_equal(a, noise.NoiseMixer((0, 20), seed=4)(speech, "white", None, (1,)))
+    fixed = mixer(speech, "hum", 20.0, key=(5,)) - speech
+    snr = 10 * np.log10(noise.active_power(speech) / np.mean(fixed.astype(np.float64) ** 2))
+    assert snr == pytest.approx(20.0, abs=0.05)
+    drawn = {round(10 * np.log10(noise.active_power(speech) / np.mean(
+        (mixer(speech, "babble", None, key=(k,)) - speech).astype(np.float64) ** 2)))
+        for k in range(12)}
+    assert drawn == {0, 20}
+    assert "hum" in mixer.noise_types and "white" in mixer.noise_types

@@ -109,12 +109,26 @@ def test_load_manifest_reads_records(wav_dir):
     assert (second.noise, second.snr_db, second.num_samples) == ("clean", None, 2)
 
 
+def test_load_manifest_converts_other_formats_with_one_warning(wav_dir):
+    _write_wav(wav_dir / "rate.wav", [1000] * 80, rate=8000)
+    _write_wav(wav_dir / "stereo.wav", [1, 2, 3, 4], channels=2)
+    _write_wav(wav_dir / "8bit.wav", [1, 2, 3], width=1)
+    manifest = _write_manifest(wav_dir / "m.jsonl", [
+        {"audio": name, "text": "one"} for name in ("a.wav", "rate.wav", "stereo.wav", "8bit.wav")])
+    with pytest.warns(UserWarning) as caught:
+        records = load_manifest(manifest)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "m.jsonl: of 4 files" in message and "1 is 8000 Hz 16-bit pcm mono" in message
+    assert "1 is 16000 Hz 16-bit pcm stereo" in message and "resampled to 16000 Hz" in message
+    # 80 samples at 8 kHz are 160 at 16 kHz; two stereo frames are two mono samples.
+    assert [r.num_samples for r in records] == [4, 160, 2, 3]
+
+
 @pytest.mark.parametrize("kind, error, pattern", [
-    ("rate", ValueError, r"bad\.wav: expected a sample rate of 16000 Hz, got 8000"),
-    ("stereo", ValueError, r"bad\.wav: expected mono audio, got 2 channels"),
     ("empty", ValueError, r"bad\.wav: WAV file has no samples"),
-    ("8bit", ValueError, r"bad\.wav: expected 16-bit PCM samples, got 8-bit"),
-    ("garbage", ValueError, r"bad\.wav: unreadable WAV file"),
+    ("garbage", ValueError, r"bad\.wav: not a WAV file"),
+    ("alaw", ValueError, r"bad\.wav: A-law WAV files are not supported"),
     ("truncated", ValueError, r"bad\.wav: the header promises 400 samples, the file holds 150"),
     ("missing", FileNotFoundError, r"m\.jsonl, line 2: audio file not found: .*bad\.wav"),
 ])
@@ -130,6 +144,11 @@ def test_load_manifest_rejects_bad_audio(wav_dir, kind, error, pattern):
         _write_wav(bad, [1, 2, 3], width=1)
     elif kind == "garbage":
         bad.write_bytes(b"not a wav file at all")
+    elif kind == "alaw":
+        _write_wav(bad, [1, 2, 3])
+        data = bytearray(bad.read_bytes())
+        data[20:22] = (6).to_bytes(2, "little")  # the format tag of A-law
+        bad.write_bytes(bytes(data))
     elif kind == "truncated":
         _write_wav(bad, list(range(400)))
         bad.write_bytes(bad.read_bytes()[:44 + 300])  # the header still says 400 samples
@@ -364,3 +383,37 @@ def test_generate_names_missing_espeak(tmp_path, monkeypatch):
     monkeypatch.setattr(speech.shutil, "which", lambda name: None)
     with pytest.raises(FileNotFoundError, match="Debian package 'espeak-ng'"):
         generate(tmp_path / "x", train_utterances=1, test_utterances=1)
+
+
+def test_speech_dataset_reads_any_format_segments_and_mixes_noise(tmp_path):
+    from tfmodels.data import noise, wav
+
+    t = np.arange(8000) / 8000
+    tone = 0.3 * np.sin(2 * np.pi * 400 * t)
+    wav.write(tmp_path / "a.wav", np.stack([tone, tone], 1), 8000, "pcm24")
+    clean = SpeechRecord(str(tmp_path / "a.wav"), "one", utterance="u")
+    part = SpeechRecord(str(tmp_path / "a.wav"), "two", start=0.25, end=0.5)
+    noisy = SpeechRecord(str(tmp_path / "a.wav"), "one", noise="white", snr_db=10.0,
+                         utterance="u", mix_noise=True)
+    drawn = SpeechRecord(str(tmp_path / "a.wav"), "one", noise="white", mix_noise=True)
+    with pytest.raises(ValueError, match="pass noise_mixer"):
+        speech_dataset([noisy], Vocabulary(), 1)
+    mixer = noise.NoiseMixer(snrs_db=(0, 30), seed=1)
+
+    def waves(records, **kwargs):
+        ds = speech_dataset(records, Vocabulary(), 1, noise_classes=("clean", "white"),
+                            noise_mixer=mixer, **kwargs)
+        return [b["waveform"].numpy()[0] for b in ds]
+
+    reference = wav.read(tmp_path / "a.wav", 16000)
+    a, b, c = waves([clean, part, noisy])
+    np.testing.assert_allclose(a, reference, atol=1e-6)  # 8 kHz stereo -> 16 kHz mono
+    np.testing.assert_allclose(b, reference[4000:8000], atol=0.02)
+    snr = 10 * np.log10(noise.active_power(a) / np.mean((c - a).astype(np.float64) ** 2))
+    assert snr == pytest.approx(10.0, abs=0.1)
+    # Evaluation noise is fixed; training noise (vary_noise) changes every epoch.
+    assert np.array_equal(waves([noisy])[0], waves([noisy])[0])
+    ds = speech_dataset([drawn], Vocabulary(), 1, noise_classes=("clean", "white"),
+                        noise_mixer=mixer, vary_noise=True)
+    epochs = [next(iter(ds))["waveform"].numpy()[0] for _ in range(2)]
+    assert not np.array_equal(epochs[0], epochs[1])

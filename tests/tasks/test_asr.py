@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from tfmodels.data import speech
 from tfmodels.tasks import asr
+from tests.data import speech_fixtures as fx
 
 TINY = dict(conv_filters=(8, 8), conv_strides=(2, 2), lstm_units=(12, 12), adversary_units=6,
             epochs=1, batch_size=8)
@@ -177,6 +179,88 @@ def test_corpus_folder_without_manifest(tmp_path):
         asr.ensure_corpus(tmp_path)
 
 
+# Corpora users bring
+
+
+def test_wer_accepts_noise_labels_outside_the_generated_types(corpus):
+    vocabulary, _, splits = asr.load_splits(corpus, ["babble", "white"])
+    records = [dataclasses.replace(r, noise=("car", "airport")[i % 2])
+               for i, r in enumerate(splits["unseen"])]
+    hypotheses = [r.text for r in records]
+    hypotheses[0] = "oh oh oh oh oh oh oh oh"
+    result = asr.evaluate_wer(Oracle(hypotheses, vocabulary), records, vocabulary, batch_size=4)
+    assert set(result) >= {"all", "car", "airport"}
+    assert result["car"] > 0 and result["airport"] == 0.0
+    # Transcripts in another case (Kaldi's upper case) are scored in the vocabulary's spelling.
+    upper = [dataclasses.replace(r, text=r.text.upper()) for r in records]
+    result = asr.evaluate_wer(Oracle([r.text for r in records], vocabulary), upper, vocabulary)
+    assert result["all"] == 0.0
+
+
+def _noisy_manifest_corpus(corpus, root, dev_clean_only):
+    shutil.copytree(corpus, root)
+    if dev_clean_only:
+        lines = (root / "dev.jsonl").read_text().splitlines()
+        (root / "dev.jsonl").write_text(
+            "".join(line + "\n" for line in lines if json.loads(line)["noise"] == "clean"))
+    return root
+
+
+def test_clean_only_dev_skips_the_probe_with_a_note(corpus, tmp_path):
+    root = _noisy_manifest_corpus(corpus, tmp_path / "c", dev_clean_only=True)
+    config = asr.ASRConfig(data_dir=str(root), seen_noises=("white",), adversarial=False,
+                           export_dir=str(tmp_path / "out"), **TINY)
+    result = asr.train_asr(config)
+    assert result.probe_accuracy is None and result.probe_chance is None
+    assert any(n.startswith("noise probe skipped: probe needs") for n in result.notes)
+    assert "noise probe accuracy on tap features: not measured" in asr.format_result(result)
+    assert os.path.isfile(result.model_path)
+
+
+def test_noisy_training_data_without_noisy_tests_gets_them_mixed(corpus, tmp_path):
+    root = _noisy_manifest_corpus(corpus, tmp_path / "c", dev_clean_only=False)
+    (root / "test_seen.jsonl").unlink()
+    (root / "test_unseen.jsonl").unlink()
+    data = asr.prepare_data(root, ("white",))
+    assert {r.noise for r in data.splits["seen"]} == {"white"}
+    unseen = {r.noise for r in data.splits["unseen"]}
+    assert unseen and unseen.isdisjoint({"clean", "white", "babble"})  # babble is in train
+    assert all(r.mix_noise for r in data.splits["seen"] + data.splits["unseen"])
+    assert set(data.mixers) == {"seen", "unseen"}
+    with pytest.raises(ValueError, match=r"no unseen-noise test utterances .*\['car'\]"):
+        asr.prepare_data(root, ("white",), unseen_noises=("car",))
+
+
+def test_a_clean_corpus_gets_noise_mixed_in(tmp_path):
+    root = fx.write_kaldi(tmp_path / "kaldi")
+    with pytest.warns(UserWarning, match="resampled"):
+        data = asr.prepare_data(root, ("white", "babble"), vocabulary="corpus")
+    assert data.vocabulary.tokens == ("down", "no", "up", "yes")
+    train = data.splits["train"]
+    assert [r.noise for r in train].count("clean") == len(train) // 2
+    assert {r.noise for r in train if r.mix_noise} == {"white", "babble"}
+    assert all(r.snr_db is None for r in train if r.mix_noise)  # drawn every epoch
+    assert {r.noise for r in data.splits["clean"]} == {"clean"}
+    assert {r.noise for r in data.splits["unseen"]}.isdisjoint({"clean", "white", "babble"})
+    assert set(data.mixers) == {"train", "dev", "clean", "seen", "unseen"}
+    # Test babble comes from test speech, not from training speakers.
+    assert data.mixers["seen"] is not data.mixers["train"]
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(), r"4 words of the transcripts are outside the vocabulary.*--vocabulary=corpus"),
+    (dict(vocabulary="corpus", seen_noises=("car",)),
+     r"a clean corpus; noise is mixed in.*unknown noise types \['car'\]"),
+])
+def test_bad_corpus_fails_before_any_folder_is_made(tmp_path, kwargs, pattern):
+    root = fx.write_speech_commands(tmp_path / "sc")
+    config = asr.ASRConfig(data_dir=str(root), export_dir=str(tmp_path / "out"),
+                           work_dir=str(tmp_path / "work"), **{**TINY, **kwargs})
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match=pattern):
+        asr.train_asr(config)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sc"]
+
+
 def test_experiment_table_mean_and_std():
     from tfmodels.tasks.asr_experiment import markdown_table
 
@@ -190,6 +274,9 @@ def test_experiment_table_mean_and_std():
     rows = table.strip().splitlines()
     assert rows[2].startswith("| babble | baseline | 1 |")
     assert "0.400 ± 0.141" in rows[3]  # mean 0.4, sample std of {0.3, 0.5}
+    skipped = dataclasses.replace(fake(0.3), probe_accuracy=None, probe_chance=None)
+    row = markdown_table({(False, ("babble",)): [skipped]}).strip().splitlines()[2]
+    assert "| n/a (nan) |" in row  # a run without a noise probe still tabulates
 
 
 def test_experiment_saves_runs_resumes_and_tabulates(tmp_path, monkeypatch):

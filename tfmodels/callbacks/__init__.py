@@ -1,5 +1,6 @@
-"""Training callbacks: checkpoints written atomically."""
+"""Training callbacks: checkpoints written atomically, CTC plateau warnings."""
 
+from tfmodels.callbacks.blank_plateau import BlankPlateauWarning
 from tfmodels.callbacks.checkpoint import ModelCheckpoint
 
-__all__ = ["ModelCheckpoint"]
+__all__ = ["BlankPlateauWarning", "ModelCheckpoint"]

@@ -5,6 +5,8 @@ Usage:
   tfmodels-data --dataset=text     # stdlib-docstring character corpus  -> data/text
   tfmodels-data --dataset=speech   # espeak-ng noisy connected digits   -> data/speech
   tfmodels-data --dataset=scenes --height=360 --width=480 --out_dir=data/scenes_full
+  tfmodels-data --dataset=noisy_copy --source=my_corpus --out_dir=data/my_corpus_noisy \
+      --seen_noise_types=babble,white   # a noisy copy of a speech corpus (any layout)
 
 Each generator writes into a temporary folder and renames it into place, so an interrupted run
 never leaves a half-written dataset. An existing non-empty dataset folder is refused unless
@@ -19,8 +21,18 @@ from absl import app, flags
 from tfmodels.cli import errors
 
 _DATASET = flags.DEFINE_enum(
-    "dataset", None, ["scenes", "text", "speech"], "Which dataset to generate.", required=True
+    "dataset", None, ["scenes", "text", "speech", "noisy_copy"],
+    "Which dataset to generate (noisy_copy: noise mixed into the --source speech corpus).",
+    required=True,
 )
+_SOURCE = flags.DEFINE_string(
+    "source", None, "noisy_copy: the clean speech corpus (JSONL manifests, Kaldi, Speech "
+    "Commands).")
+_SEEN_TYPES = flags.DEFINE_list(
+    "seen_noise_types", ["babble", "engine", "street", "white"],
+    "noisy_copy: training noise types (synthesized, or the corpus's noise recordings).")
+_UNSEEN_TYPES = flags.DEFINE_list(
+    "unseen_noise_types", None, "noisy_copy: held-out test noise types. Default: all others.")
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Target folder. Default: data/<dataset>.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed: same seed and sizes, same files.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing dataset folder.")
@@ -56,6 +68,15 @@ def generate(dataset, out_dir, seed, overwrite):
         # The corpus `tfmodels-train --task=asr` generates when data/speech is missing.
         sizes = {**speech.DEFAULT_CORPUS, **_sizes(("train_utterances", "dev_utterances", "test_utterances"))}
         return {"path": str(speech.generate(out_dir, seed=seed, overwrite=overwrite, **sizes))}
+    if dataset == "noisy_copy":
+        from tfmodels.data import corpora
+
+        if not _SOURCE.value:
+            raise ValueError("--dataset=noisy_copy needs --source=<speech corpus folder>")
+        path = corpora.write_noisy_corpus(
+            _SOURCE.value, out_dir, _SEEN_TYPES.value, _UNSEEN_TYPES.value or None, seed=seed,
+            overwrite=overwrite)
+        return {"path": str(path), "source": _SOURCE.value}
     from tfmodels.data import text
 
     if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:

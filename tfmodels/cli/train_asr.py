@@ -3,6 +3,13 @@
 Usage:
   tfmodels-train --task=asr --adversarial=true --seen_noises=babble,white --epochs=20
   tfmodels-train --task=asr --adversarial=false --seen_noises=babble --data_dir=data/speech
+  tfmodels-train --task=asr --data_dir=my_kaldi_data --vocabulary=corpus
+  tfmodels-train --task=asr --data_dir=speech_commands --vocabulary=corpus \
+      --seen_noises=white,running_tap
+
+--data_dir takes the generated corpus, JSONL manifests, a Kaldi data directory or the Speech
+Commands layout (README, "Bringing your own speech corpus"); a clean corpus gets its seen and
+unseen noise mixed in on the fly.
 
 Trains the adversarial (arXiv:1612.01928) or the multi-condition baseline acoustic model on
 the generated Aurora-style corpus (generated under --data_dir first if it is missing), prints
@@ -28,6 +35,15 @@ _REVERSAL_SCALE = flags.DEFINE_float("reversal_scale", 0.3, "ASR: maximum revers
 _GAMMA = flags.DEFINE_float("gamma", 10.0, "ASR: steepness of the reversal ramp.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 3e-3, "ASR: Adam learning rate.")
 _BEAM_WIDTH = flags.DEFINE_integer("beam_width", 0, "ASR: CTC beam width; 0 decodes greedily.")
+_UNSEEN_NOISES = flags.DEFINE_list(
+    "unseen_noises", None,
+    "ASR: noise types mixed into a clean corpus's unseen test. Default: every other type.")
+_VOCABULARY = flags.DEFINE_string(
+    "vocabulary", "digits",
+    "ASR: 'digits', 'corpus' (every word of the training transcripts), a file of words (one "
+    "per line) or a comma-separated list of words.")
+_VERBOSE = flags.DEFINE_integer(
+    "asr_verbose", 1, "ASR: Keras progress (0 silent, 1 progress bars, 2 one line per epoch).")
 _EXPORT = flags.DEFINE_bool(
     "asr_export", True, "ASR: write the streaming .tflite and the transcriber SavedModel."
 )
@@ -39,6 +55,8 @@ def main():
     config = asr.ASRConfig(
         data_dir=common_flags.DATA_DIR.value or "data/speech",
         seen_noises=tuple(_SEEN_NOISES.value),
+        unseen_noises=tuple(_UNSEEN_NOISES.value) if _UNSEEN_NOISES.value else None,
+        vocabulary=_VOCABULARY.value,
         adversarial=_ADVERSARIAL.value,
         seed=common_flags.SEED.value,
         lstm_units=tuple(int(u) for u in _LSTM_UNITS.value),
@@ -49,7 +67,7 @@ def main():
         export_dir=os.path.join(common_flags.EXPORT_DIR.value, "asr"),
         work_dir=common_flags.WORK_DIR.value
         or os.path.join(common_flags.EXPORT_DIR.value, "runs", "asr"),
-        verbose=2,
+        verbose=_VERBOSE.value,
     )
     if common_flags.EPOCHS.value is not None:
         config.epochs = common_flags.EPOCHS.value

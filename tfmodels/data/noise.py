@@ -248,20 +248,36 @@ def music_noise(num_samples, rng, sample_rate=16000):
     return out
 
 
-def synthesize_noise(noise_type, num_samples, rng, sample_rate=16000, babble_pool=()):
-    """Draws `num_samples` of the noise `noise_type` (one of `NOISE_TYPES`).
+def recorded_noise(num_samples, rng, recording):
+    """A random excerpt of a noise recording (looped when shorter than `num_samples`)."""
+    recording = np.asarray(recording, dtype=np.float64)
+    if recording.ndim != 1 or not np.any(recording):
+        raise ValueError("a noise recording must be a 1-D signal that is not all zeros")
+    looped = np.tile(recording, num_samples // len(recording) + 2)
+    start = int(rng.integers(0, len(recording)))
+    return looped[start : start + num_samples]
+
+
+def synthesize_noise(noise_type, num_samples, rng, sample_rate=16000, babble_pool=(),
+                     recordings=None):
+    """Draws `num_samples` of the noise `noise_type` (one of `NOISE_TYPES`, or a recording).
 
     Args:
-        noise_type: name from `NOISE_TYPES`.
+        noise_type: name from `NOISE_TYPES`, or a key of `recordings`.
         num_samples: output length.
         rng: a `numpy.random.Generator`; the same generator state gives the same noise.
         sample_rate: samples per second.
         babble_pool: speech utterances (1-D arrays) that `"babble"` overlaps.
+        recordings: `{name: 1-D array at sample_rate}` of recorded noises (Speech Commands'
+            `_background_noise_` files, Aurora's car or airport recordings); a recording of
+            the same name as a synthesized type replaces it.
 
     Returns:
         float64 array of shape `(num_samples,)`, unit RMS.
     """
-    if noise_type == "white":
+    if recordings and noise_type in recordings:
+        noise = recorded_noise(num_samples, rng, recordings[noise_type])
+    elif noise_type == "white":
         noise = rng.standard_normal(num_samples)
     elif noise_type == "pink":
         noise = colored_noise(num_samples, rng, 1.0, sample_rate)
@@ -282,12 +298,13 @@ def synthesize_noise(noise_type, num_samples, rng, sample_rate=16000, babble_poo
     elif noise_type == "music":
         noise = music_noise(num_samples, rng, sample_rate)
     else:
-        raise ValueError(f"noise_type must be one of {NOISE_TYPES}, got {noise_type!r}")
+        known = NOISE_TYPES + tuple(recordings or ())
+        raise ValueError(f"noise_type must be one of {known}, got {noise_type!r}")
     return _unit_rms(np.asarray(noise, dtype=np.float64))
 
 
 def corrupt(speech, noise_type, snr_db, rng, sample_rate=16000,
-            babble_pool: Sequence[np.ndarray] = ()):
+            babble_pool: Sequence[np.ndarray] = (), recordings=None):
     """Corrupts clean `speech` with `noise_type` at `snr_db`.
 
     The `"telephone"` type is a channel as well as a noise: the speech is band-limited to
@@ -301,6 +318,7 @@ def corrupt(speech, noise_type, snr_db, rng, sample_rate=16000,
         rng: a `numpy.random.Generator`.
         sample_rate: samples per second.
         babble_pool: speech utterances for `"babble"`.
+        recordings: recorded noises by name (see `synthesize_noise`).
 
     Returns:
         A `Mixture(noisy, speech, noise)` with `noisy == speech + noise`.
@@ -311,5 +329,84 @@ def corrupt(speech, noise_type, snr_db, rng, sample_rate=16000,
     speech = np.asarray(speech, dtype=np.float64)
     if noise_type == "telephone":
         speech = _bandpass(speech, *_TELEPHONE_BAND_HZ, sample_rate)
-    noise = synthesize_noise(noise_type, len(speech), rng, sample_rate, babble_pool)
+    noise = synthesize_noise(noise_type, len(speech), rng, sample_rate, babble_pool, recordings)
     return mix_at_snr(speech, noise, snr_db, sample_rate)
+
+
+def add_noise(speech, noise_type, snr_db, rng, sample_rate=16000, babble_pool=(),
+              recordings=None, peak=0.99):
+    """Mixes `noise_type` into clean `speech` at `snr_db` and returns what a microphone hears.
+
+    The public way to corrupt a corpus: `corrupt` plus the generator's clipping guard (speech
+    and noise are scaled together when the mixture's peak exceeds `peak`, which keeps the SNR).
+    An all-silent utterance has no SNR; it is returned unchanged.
+
+    Args:
+        speech: 1-D clean signal at `sample_rate`.
+        noise_type: one of `NOISE_TYPES`, or a key of `recordings`.
+        snr_db: target SNR in dB (see the module docstring).
+        rng: a `numpy.random.Generator`.
+        sample_rate: samples per second.
+        babble_pool: speech utterances for `"babble"` (other utterances of the same split,
+            so that test babble never carries training speakers).
+        recordings: recorded noises by name (see `synthesize_noise`).
+        peak: largest absolute sample allowed in the result.
+
+    Returns:
+        A float32 array of the same length as `speech`.
+
+    Example:
+        noisy = add_noise(speech, "street", 10.0, np.random.default_rng(0))
+    """
+    speech = np.asarray(speech, dtype=np.float64)
+    if active_power(speech, sample_rate) <= 0.0:
+        return speech.astype(np.float32)
+    noisy = corrupt(speech, noise_type, snr_db, rng, sample_rate, babble_pool, recordings).noisy
+    top = np.max(np.abs(noisy))
+    if top > peak:
+        noisy = noisy * (peak / top)
+    return noisy.astype(np.float32)
+
+
+class NoiseMixer:
+    """Corrupts clean utterances on the fly, reproducibly: the noise a corpus lacks.
+
+    A corpus of clean recordings (a Kaldi data directory, Speech Commands) has no noisy copies
+    for the seen/unseen-noise experiment; the ASR input pipeline calls a mixer per example
+    instead of reading noisy files. The noise of an example is a function of `seed` and the
+    integer `key` it is called with (the pipeline passes the example's index, plus a fresh
+    random draw per epoch for training data).
+
+    Args:
+        snrs_db: SNRs an example without its own SNR is drawn from.
+        seed: the mixing seed.
+        sample_rate: samples per second.
+        babble_pool: clean utterances `"babble"` overlaps.
+        recordings: recorded noises by name (see `synthesize_noise`).
+
+    Example:
+        mixer = NoiseMixer(snrs_db=(0, 5, 10), seed=0)
+        noisy = mixer(speech, "white", None, key=(3,))  # an SNR drawn from snrs_db
+    """
+
+    def __init__(self, snrs_db=(0, 5, 10, 15, 20), seed=0, sample_rate=16000, babble_pool=(),
+                 recordings=None):
+        self.snrs_db = tuple(float(s) for s in snrs_db)
+        if not self.snrs_db:
+            raise ValueError("snrs_db must list at least one SNR")
+        self.seed = int(seed)
+        self.sample_rate = int(sample_rate)
+        self.babble_pool = [np.asarray(p, np.float64) for p in babble_pool]
+        self.recordings = dict(recordings or {})
+
+    @property
+    def noise_types(self):
+        """Every type the mixer can add: the synthesized ones and the recordings."""
+        return tuple(dict.fromkeys(NOISE_TYPES + tuple(self.recordings)))
+
+    def __call__(self, speech, noise_type, snr_db=None, key=(0,)):
+        rng = np.random.default_rng([self.seed, *(int(k) % 2**63 for k in key)])
+        if snr_db is None or not np.isfinite(snr_db):
+            snr_db = self.snrs_db[int(rng.integers(len(self.snrs_db)))]
+        return add_noise(speech, noise_type, float(snr_db), rng, self.sample_rate,
+                         self.babble_pool, self.recordings)

@@ -24,7 +24,11 @@ Manifest lines are JSON objects:
      "snr_db": 5, "speaker": "en-gb+m3", "utterance": "train-00003"}
 
 Only `audio` and `text` are required by `load_manifest`; `noise` defaults to "clean", so an
-Aurora-4 set converted to such a manifest trains through the same pipeline.
+Aurora-4 set converted to such a manifest trains through the same pipeline. Optional `start`
+and `end` (seconds) select a segment of the file. WAV files of any rate, channel count and
+sample format (8/16/24/32-bit PCM, float) are read through `tfmodels.data.wav`, downmixed and
+resampled to 16 kHz, with one warning per manifest. `tfmodels.data.corpora` reads Kaldi data
+directories and the Speech Commands layout into the same `SpeechRecord`s.
 
 Example:
     root = generate("data/speech", seed=0)
@@ -39,6 +43,7 @@ import json
 import os
 import shutil
 import subprocess
+import warnings
 import wave
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -48,6 +53,7 @@ import tensorflow as tf
 from scipy import signal
 
 from tfmodels.data import noise as noise_lib
+from tfmodels.data import wav
 from tfmodels.data.noise import NOISE_TYPES
 from tfmodels.utils import atomic
 
@@ -162,6 +168,22 @@ class Vocabulary:
     def get_config(self):
         return {"tokens": list(self.tokens), "unit": self.unit, "lowercase": self.lowercase}
 
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], unit="word", lowercase=True):
+        """The vocabulary of every token in `texts` (e.g. a corpus's training transcripts).
+
+        Tokens are sorted, so the same transcripts give the same ids whatever their order.
+
+        Example:
+            Vocabulary.from_texts(["yes", "no", "go left"]).tokens
+            # ('go', 'left', 'no', 'yes')
+        """
+        probe = cls(("x",), unit=unit, lowercase=lowercase)
+        tokens = sorted({t for text in texts for t in probe.tokenize(text)})
+        if not tokens:
+            raise ValueError("from_texts: the transcripts hold no tokens")
+        return cls(tokens, unit=unit, lowercase=lowercase)
+
 
 # ---------------------------------------------------------------------------------------------
 # Manifests
@@ -169,7 +191,20 @@ class Vocabulary:
 
 @dataclasses.dataclass(frozen=True)
 class SpeechRecord:
-    """One manifest line, validated: `audio` is an absolute path to a 16-bit mono WAV."""
+    """One utterance, validated: `audio` is an absolute path to a WAV file.
+
+    Attributes:
+        audio: the WAV file (any rate, channels and sample format `tfmodels.data.wav` reads).
+        text: the transcript.
+        noise: the noise type of the audio ("clean" for none).
+        snr_db: its SNR, if known.
+        speaker, utterance: ids; `utterance` groups the noisy copies of one recording.
+        num_samples: length at 16 kHz (0 when not checked).
+        start, end: the segment of `audio` in seconds (None: from its start / to its end).
+        mix_noise: `audio` is clean and the input pipeline mixes `noise` into it at `snr_db`
+            (drawn per epoch when None) with a `noise.NoiseMixer`: a noisy copy that exists
+            only in memory.
+    """
 
     audio: str
     text: str
@@ -178,50 +213,58 @@ class SpeechRecord:
     speaker: str | None = None
     utterance: str | None = None
     num_samples: int = 0
+    start: float | None = None
+    end: float | None = None
+    mix_noise: bool = False
 
 
-def check_wav(path, sample_rate=SAMPLE_RATE):
-    """Returns the number of samples of a WAV file after checking its format.
+def check_wav(path, sample_rate=SAMPLE_RATE, start=None, end=None):
+    """Returns the number of samples a WAV file (or segment) has at `sample_rate`, mono.
+
+    Any rate, channel count and 8/16/24/32-bit PCM or float encoding is accepted: reading
+    downmixes and resamples (`tfmodels.data.wav`). Only the header is read.
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: unreadable, truncated (less data than the header says), not 16-bit PCM,
-            not mono, wrong sample rate, or empty; the message names the file.
+        ValueError: unreadable, an unsupported encoding, truncated (less data than the header
+            says), empty, or a segment outside the audio; the message names the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"audio file not found: {path}")
-    try:
-        with wave.open(str(path), "rb") as f:
-            channels, width, rate, frames = (
-                f.getnchannels(), f.getsampwidth(), f.getframerate(), f.getnframes())
-            # The header's length is a promise; a truncated file breaks it only when decoded.
-            data_bytes = len(f.readframes(frames))
-    except (wave.Error, EOFError, OSError) as error:
-        raise ValueError(f"{path}: unreadable WAV file ({error})") from None
-    if data_bytes != frames * channels * width:
-        raise ValueError(f"{path}: the header promises {frames} samples, the file holds "
-                         f"{data_bytes // max(channels * width, 1)} (truncated WAV data)")
-    if channels != 1:
-        raise ValueError(f"{path}: expected mono audio, got {channels} channels")
-    if width != 2:
-        raise ValueError(f"{path}: expected 16-bit PCM samples, got {8 * width}-bit")
-    if rate != sample_rate:
-        raise ValueError(f"{path}: expected a sample rate of {sample_rate} Hz, got {rate} Hz")
-    if frames == 0:
-        raise ValueError(f"{path}: WAV file has no samples")
-    return frames
+    return _check_audio(path, sample_rate, start, end)[0]
 
 
-def load_manifest(path, vocabulary=None, sample_rate=SAMPLE_RATE, check_audio=True):
+def _check_audio(path, sample_rate, start=None, end=None):
+    """`(num_samples at sample_rate, WavInfo)` of a file or segment; errors name the file."""
+    info = wav.read_info(path)
+    if start is None and end is None:
+        return info.num_samples(sample_rate), info
+    first = 0.0 if start is None else float(start)
+    last = info.duration if end is None else float(end)
+    if not 0.0 <= first < last or first >= info.duration:
+        raise ValueError(f"{path}: segment {first:g}-{last:g} s is outside the audio "
+                         f"(0-{info.duration:.3f} s)")
+    last = min(last, info.duration)
+    return max(1, int(round((last - first) * sample_rate))), info
+
+
+def warn_conversions(infos, sample_rate, where):
+    """Warns once that the audio of `where` is converted (see `wav.conversion_summary`)."""
+    summary = wav.conversion_summary(infos, sample_rate)
+    if summary:
+        warnings.warn(f"{where}: {summary}", stacklevel=3)
+    return summary
+
+
+def load_manifest(path, vocabulary=None, sample_rate=SAMPLE_RATE, check_audio=True, warn=True):
     """Reads and validates a JSONL speech manifest.
 
     Args:
         path: the manifest; `audio` paths in it are relative to its folder (or absolute).
         vocabulary: a `Vocabulary`; when given, every transcript must tokenize into it.
-        sample_rate: the sample rate every WAV file must have.
-        check_audio: open every WAV header (rate, channels, width, length). Turn off only
-            for manifests already checked.
+        sample_rate: the rate the audio is read at; other rates (and several channels) are
+            converted when read, with one warning for the manifest.
+        check_audio: open every WAV header (format, length). Turn off only for manifests
+            already checked.
+        warn: warn (once) when audio will be downmixed or resampled.
 
     Returns:
         A list of `SpeechRecord`, in manifest order.
@@ -236,6 +279,7 @@ def load_manifest(path, vocabulary=None, sample_rate=SAMPLE_RATE, check_audio=Tr
         raise FileNotFoundError(f"speech manifest not found: {path}")
     root = path.parent
     records = []
+    infos = []
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -253,9 +297,12 @@ def load_manifest(path, vocabulary=None, sample_rate=SAMPLE_RATE, check_audio=Tr
             noise = entry.get("noise", "clean")
             if not isinstance(noise, str) or not noise:
                 raise ValueError(f"{where}: field 'noise' must be a non-empty string")
-            snr = entry.get("snr_db")
-            if snr is not None and (isinstance(snr, bool) or not isinstance(snr, (int, float))):
-                raise ValueError(f"{where}: field 'snr_db' must be a number or null")
+            for key in ("snr_db", "start", "end"):
+                value = entry.get(key)
+                if value is not None and (isinstance(value, bool)
+                                          or not isinstance(value, (int, float))):
+                    raise ValueError(f"{where}: field {key!r} must be a number or null")
+            snr, start, end = entry.get("snr_db"), entry.get("start"), entry.get("end")
             text = entry["text"]
             if not text.split():
                 raise ValueError(f"{where}: empty transcript")
@@ -269,18 +316,22 @@ def load_manifest(path, vocabulary=None, sample_rate=SAMPLE_RATE, check_audio=Tr
             num_samples = 0
             if check_audio:
                 try:
-                    num_samples = check_wav(audio, sample_rate)
+                    num_samples, info = _check_audio(audio, sample_rate, start, end)
                 except FileNotFoundError as error:
                     raise FileNotFoundError(f"{where}: {error}") from None
                 except ValueError as error:
                     raise ValueError(f"{where}: {error}") from None
+                infos.append(info)
             records.append(SpeechRecord(
                 audio=str(audio.resolve()), text=text, noise=noise,
                 snr_db=None if snr is None else float(snr),
                 speaker=entry.get("speaker"), utterance=entry.get("utterance"),
-                num_samples=num_samples))
+                num_samples=num_samples, start=None if start is None else float(start),
+                end=None if end is None else float(end)))
     if not records:
         raise ValueError(f"speech manifest {path} has no entries")
+    if warn:
+        warn_conversions(infos, sample_rate, path)
     return records
 
 
@@ -342,7 +393,7 @@ def select_seen_noises(records: Sequence[SpeechRecord], seen_noise_types, includ
 
 def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, shuffle=False,
                    seed=0, repeat=False, drop_remainder=False, cache=False,
-                   sample_rate=SAMPLE_RATE):
+                   sample_rate=SAMPLE_RATE, noise_mixer=None, vary_noise=False):
     """A batched `tf.data.Dataset` of padded waveforms, CTC labels and noise-domain ids.
 
     Args:
@@ -358,8 +409,12 @@ def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, 
         seed: shuffling seed.
         repeat: repeat forever (use with `steps_per_epoch`).
         drop_remainder: drop a last, smaller batch.
-        cache: keep decoded audio in memory after the first epoch.
-        sample_rate: the sample rate the WAV files must have.
+        cache: keep decoded audio in memory after the first epoch (before noise mixing).
+        sample_rate: the rate audio is read at (files of other rates are resampled).
+        noise_mixer: a `noise.NoiseMixer` for records with `mix_noise` (required if any).
+        vary_noise: mix new noise (and SNR, when a record has none) into `mix_noise` records
+            every epoch, as training wants; otherwise each record's noise is fixed by
+            `noise_mixer.seed` and its position, as evaluation wants.
 
     Returns:
         A dataset of dicts, per batch of size `B`, padded to the longest example in it:
@@ -385,6 +440,11 @@ def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, 
     class_ids = {name: i for i, name in enumerate(noise_classes)}
     labels = []
     noise_ids = []
+    mixed = [r for r in records if r.mix_noise]
+    if mixed and noise_mixer is None:
+        raise ValueError(f"{where}: {len(mixed)} records ask for noise mixed in on the fly "
+                         f"(e.g. {mixed[0].audio} + {mixed[0].noise!r}): pass noise_mixer")
+    mix_types = sorted({r.noise for r in mixed})
     for record in records:
         if record.noise not in class_ids:
             raise ValueError(
@@ -400,18 +460,43 @@ def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, 
     for i, label in enumerate(labels):
         padded[i, : len(label)] = label
 
-    dataset = tf.data.Dataset.from_tensor_slices(
-        ([r.audio for r in records], padded, label_length, np.array(noise_ids, np.int32)))
+    nan = float("nan")
+    dataset = tf.data.Dataset.from_tensor_slices((
+        [r.audio for r in records], padded, label_length, np.array(noise_ids, np.int32),
+        np.array([[nan if r.start is None else r.start, nan if r.end is None else r.end]
+                  for r in records], np.float64),
+        np.array([mix_types.index(r.noise) if r.mix_noise else -1 for r in records], np.int32),
+        np.array([nan if r.snr_db is None else r.snr_db for r in records], np.float64),
+        np.arange(len(records), dtype=np.int64)))
 
-    def load(path, label, length, noise_id):
-        waveform = tf.audio.decode_wav(tf.io.read_file(path), desired_channels=1)[0][:, 0]
+    def read(path, segment):
+        start, end = (None if np.isnan(v) else float(v) for v in segment)
+        return wav.read(path.decode(), sample_rate, start, end)
+
+    def load(path, label, length, noise_id, segment, mix, snr, index):
+        # tf.audio.decode_wav reads only 16-bit PCM at the file's own rate; wav.read
+        # converts every format and rate.
+        waveform = tf.numpy_function(read, [path, segment], tf.float32, stateful=False)
+        waveform.set_shape([None])
         return {
             "waveform": waveform,
             "waveform_length": tf.shape(waveform, out_type=tf.int32)[0],
             "labels": label[:length],
             "label_length": length,
             "noise_id": noise_id,
-        }
+        }, (mix, snr, index)
+
+    def add_noise(waveform, mix, snr, index, draw):
+        if mix < 0:
+            return waveform
+        key = (index, draw) if vary_noise else (index,)
+        return noise_mixer(waveform, mix_types[mix], None if np.isnan(snr) else snr, key)
+
+    def mix(example, extra, draw):
+        waveform = tf.numpy_function(add_noise, [example["waveform"], *extra, draw],
+                                     tf.float32, stateful=False)
+        waveform.set_shape([None])
+        return {**example, "waveform": waveform}
 
     buffer = len(records)
     if cache:
@@ -423,6 +508,15 @@ def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, 
         if shuffle:
             dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if mixed:
+        # One random draw per example and epoch (a function of `seed` and the global seed,
+        # like the shuffle): training hears new noise every epoch.
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        dataset = tf.data.Dataset.zip(dataset, draws).map(
+            lambda pair, draw: mix(*pair, draw), num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True)
+    else:
+        dataset = dataset.map(lambda example, extra: example)
     if repeat:
         dataset = dataset.repeat()
     dataset = dataset.padded_batch(

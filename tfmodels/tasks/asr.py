@@ -15,13 +15,14 @@ import dataclasses
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from tfmodels.data import speech
+from tfmodels.callbacks import BlankPlateauWarning
+from tfmodels.data import corpora, noise, speech, wav
 from tfmodels.metrics.speech import word_error_rate
 from tfmodels.models.asr.adversarial import AdversarialAcousticModel, baseline_acoustic_model
 from tfmodels.models.asr.decoding import beam_search_decode, greedy_decode
@@ -38,9 +39,14 @@ class ASRConfig:
     """Everything one ASR training run depends on.
 
     Attributes:
-        data_dir: corpus folder with train/dev/test_* manifests; generated if missing.
-        seen_noises: noise types trained on (with clean); a subset of the corpus's
-            seen-candidate types.
+        data_dir: the corpus: JSONL manifests, a Kaldi data directory or the Speech Commands
+            layout (`tfmodels.data.corpora`); the generated digit corpus if missing or empty.
+        seen_noises: noise types trained on (with clean): a subset of the corpus's
+            seen-candidate types, or for a clean corpus any synthesized type or recording.
+        unseen_noises: held-out types mixed into a clean corpus's unseen test (None: every
+            other available type). A corpus with noisy copies brings its own.
+        vocabulary: "digits", "corpus" (every training word), a token file or a comma list
+            (`corpora.make_vocabulary`).
         adversarial: train with the noise discriminator behind gradient reversal.
         seed: initialization, data order and seen-noise assignment.
         epochs, batch_size, learning_rate: optimization (Adam, gradients clipped to
@@ -66,6 +72,8 @@ class ASRConfig:
 
     data_dir: str = "data/speech"
     seen_noises: tuple = ("babble", "white")
+    unseen_noises: tuple | None = None
+    vocabulary: str = "digits"
     adversarial: bool = True
     seed: int = 0
     epochs: int = 12
@@ -99,81 +107,179 @@ class ASRResult:
         wer: `{split: {"all": rate, "<snr>": rate, "<noise type>": rate}}` for `clean`, `seen`
             and `unseen`.
         probe_accuracy: noise-type accuracy of a fresh logistic-regression probe on pooled
-            frozen tap features (dev utterances, half to fit, half to score).
-        probe_chance: the majority-class rate of the probe's test half.
+            frozen tap features (dev utterances, half to fit, half to score); None when the
+            dev set cannot support a probe (see `notes`).
+        probe_chance: the majority-class rate of the probe's test half (None likewise).
         discriminator_accuracy: the adversarial model's own frame accuracy on the dev set
             (None for the baseline).
         train_seconds: wall time of `model.fit`.
         history: per-epoch training metrics.
         model_path: the saved `.keras` file, if any.
+        vocabulary: the tokens of the model's output classes (class `i + 1` is token `i`).
+        notes: what the run could not measure, and how the data was prepared.
     """
 
     config: dict
     wer: dict
-    probe_accuracy: float
-    probe_chance: float
+    probe_accuracy: float | None
+    probe_chance: float | None
     discriminator_accuracy: float | None
     train_seconds: float
     history: dict
     model_path: str | None = None
+    vocabulary: list = dataclasses.field(default_factory=list)
+    notes: list = dataclasses.field(default_factory=list)
     model: object = dataclasses.field(default=None, repr=False)
 
 
+@dataclasses.dataclass
+class ASRData:
+    """The records of one run and what reading them needs.
+
+    Attributes:
+        vocabulary: the `speech.Vocabulary`.
+        noise_classes: the noise-domain classes ("clean" + seen noises).
+        splits: `train`, `dev`, `clean`, `seen`, `unseen` record lists.
+        mixers: `{split: noise.NoiseMixer}` for splits whose noise is mixed on the fly.
+        corpus: the `corpora.Corpus` read.
+    """
+
+    vocabulary: object
+    noise_classes: tuple
+    splits: dict
+    mixers: dict
+    corpus: object
+
+
 def ensure_corpus(data_dir, seed=0, **corpus):
-    """Returns `Path(data_dir)`, generating the corpus there first if it has no train manifest."""
+    """Returns `Path(data_dir)`, generating the digit corpus there first if it is missing or
+    empty; a non-empty folder must hold a corpus `corpora.detect_layout` recognizes."""
     root = Path(data_dir)
-    if (root / "train.jsonl").is_file():
-        return root
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"data_dir {root} is a file, not a corpus folder")
     if root.exists() and any(root.iterdir()):
-        raise FileNotFoundError(
-            f"{root} exists but has no train.jsonl: point data_dir at a speech corpus or an "
-            "empty/missing folder to generate one"
-        )
+        corpora.detect_layout(root)
+        return root
     if root.exists():
         root.rmdir()
     return speech.generate(root, seed=seed, **corpus)
 
 
-def load_splits(data_dir, seen_noises, seed=0, max_train_utterances=None):
-    """Reads the corpus manifests and selects the records of one run.
+def load_splits(data_dir, seen_noises, seed=0, max_train_utterances=None, vocabulary="digits",
+                unseen_noises=None):
+    """Reads a corpus (any `corpora.LAYOUTS`) and selects the records of one run.
 
     Returns:
         `(vocabulary, noise_classes, splits)`: `splits` maps `train`, `dev` (both with clean +
-        `seen_noises` only), `clean`, `seen` (test_seen restricted to `seen_noises`) and
-        `unseen` (test_unseen) to record lists.
+        `seen_noises` only), `clean`, `seen` (test under `seen_noises`) and `unseen` (test
+        under other noises) to record lists. See `prepare_data` for clean corpora.
+    """
+    data = prepare_data(data_dir, seen_noises, seed, max_train_utterances, vocabulary,
+                        unseen_noises)
+    return data.vocabulary, data.noise_classes, data.splits
+
+
+def prepare_data(data_dir, seen_noises, seed=0, max_train_utterances=None, vocabulary="digits",
+                 unseen_noises=None):
+    """Reads and validates everything a run needs before anything is trained or written.
+
+    A corpus with noisy copies (the generated one, a converted Aurora-4) is used as it is:
+    `speech.select_seen_noises` picks the training set, its test_seen/test_unseen are the
+    noisy tests (any noise labels). A clean corpus gets its noise mixed on the fly
+    (`corpora.with_noise`, `noise.NoiseMixer`): each training utterance clean plus one copy
+    under a seen type at an SNR drawn anew every epoch; dev likewise at fixed SNRs; the test
+    utterances once under a seen and once under an unseen type (types and SNRs round-robin).
+    Babble is made of the split's own speech.
+
+    Returns:
+        An `ASRData`.
     """
     root = Path(data_dir)
     seen_noises = tuple(seen_noises)
-    vocabulary = speech.Vocabulary()
-    meta_path = root / "corpus.json"
-    candidates = None
-    if meta_path.is_file():
-        with open(meta_path, encoding="utf-8") as f:
-            candidates = json.load(f).get("seen_noise_types")
-    if candidates is not None:
+    corpus = corpora.load_corpus(root, seed=seed)
+    vocab = corpora.make_vocabulary(vocabulary, corpus)
+    train = corpus.splits["train"]
+    if max_train_utterances is not None:
+        keep = set(sorted({r.utterance or r.audio for r in train})[:max_train_utterances])
+        train = [r for r in train if (r.utterance or r.audio) in keep]
+    mixers = {}
+    if corpus.has_noisy_copies:
+        meta_path = root / "corpus.json"
+        candidates = sorted({r.noise for r in train} - {"clean"})
+        if meta_path.is_file():
+            with open(meta_path, encoding="utf-8") as f:
+                candidates = json.load(f).get("seen_noise_types", candidates)
         unknown = [t for t in seen_noises if t not in candidates]
         if unknown:
             raise ValueError(
                 f"seen_noises {unknown} are not among the corpus's training noise types "
-                f"{candidates} ({meta_path})"
-            )
-    read = lambda name: speech.load_manifest(root / f"{name}.jsonl", vocabulary)  # noqa: E731
-    train = read("train")
-    if max_train_utterances is not None:
-        keep = sorted({r.utterance for r in train})[:max_train_utterances]
-        keep = set(keep)
-        train = [r for r in train if r.utterance in keep]
-    splits = {
-        "train": speech.select_seen_noises(train, seen_noises, seed=seed),
-        "dev": speech.select_seen_noises(read("dev"), seen_noises, seed=seed + 1),
-        "clean": read("test_clean"),
-        "seen": speech.filter_noise_types(read("test_seen"), seen_noises),
-        "unseen": read("test_unseen"),
-    }
+                f"{candidates} ({meta_path if meta_path.is_file() else root / 'train.jsonl'})")
+        test = corpus.splits["test"]
+        splits = {
+            "train": speech.select_seen_noises(train, seen_noises, seed=seed),
+            "dev": speech.select_seen_noises(corpus.splits["dev"], seen_noises, seed=seed + 1),
+            "clean": [r for r in test if r.noise == "clean"],
+            "seen": speech.filter_noise_types(
+                corpus.splits.get("test_seen", test), seen_noises),
+            "unseen": [r for r in corpus.splits.get("test_unseen", test)
+                       if r.noise != "clean" and r.noise not in seen_noises],
+        }
+        # Noisy training data but no noisy tests: mix them from the clean test, if the seen
+        # types are ones the noise module (or the corpus's recordings) can make.
+        available = noise.NOISE_TYPES + tuple(corpus.noise_recordings)
+        heard = {r.noise for r in train} | set(seen_noises)
+        for name, types, offset in (
+                ("seen", seen_noises, 2),
+                ("unseen", unseen_noises or [t for t in available if t not in heard], 3)):
+            if splits[name] or not splits["clean"]:
+                continue
+            missing = [t for t in types if t not in available]
+            if missing or not types:
+                raise ValueError(
+                    f"{root}: no {name}-noise test utterances (test_{name}.jsonl), and noise "
+                    f"types {missing or list(types)} cannot be mixed in; available: "
+                    f"{', '.join(available)}")
+            splits[name] = corpora.with_noise(splits["clean"], types, seed + offset,
+                                              speech.SNRS_DB, include_clean=False)
+            if "test" not in mixers:
+                mixers["test"] = noise.NoiseMixer(
+                    speech.SNRS_DB, seed, speech.SAMPLE_RATE,
+                    corpora.babble_pool(splits["clean"], 32, seed),
+                    {k: wav.read(v, speech.SAMPLE_RATE)
+                     for k, v in corpus.noise_recordings.items()})
+            mixers[name] = mixers["test"]
+        mixers.pop("test", None)
+    else:
+        recordings = tuple(corpus.noise_recordings)
+        available = noise.NOISE_TYPES + recordings
+        unseen = (tuple(t for t in available if t not in seen_noises) if unseen_noises is None
+                  else tuple(unseen_noises))
+        try:
+            corpora.check_noise_types(seen_noises, unseen, available)
+        except ValueError as error:
+            raise ValueError(f"{root} (a clean corpus; noise is mixed in): {error}") from None
+        snrs = speech.SNRS_DB
+        test = corpus.splits["test"]
+        splits = {
+            "train": corpora.with_noise(train, seen_noises, seed),
+            "dev": corpora.with_noise(corpus.splits["dev"], seen_noises, seed + 1, snrs),
+            "clean": test,
+            "seen": corpora.with_noise(test, seen_noises, seed + 2, snrs, include_clean=False),
+            "unseen": corpora.with_noise(test, unseen, seed + 3, snrs, include_clean=False),
+        }
+        mixer = corpora.noise_mixer(corpus, snrs, seed)
+        pools = {"dev": corpus.splits["dev"], "test": test}
+        mixers = {"train": mixer}
+        for group, records in pools.items():
+            local = noise.NoiseMixer(
+                snrs, seed, speech.SAMPLE_RATE, corpora.babble_pool(records, 32, seed),
+                mixer.recordings)
+            for name in ((group,) if group == "dev" else ("clean", "seen", "unseen")):
+                mixers[name] = local
     for name, records in splits.items():
         if not records:
             raise ValueError(f"{root}: split {name!r} is empty for seen_noises {seen_noises}")
-    return vocabulary, ("clean",) + seen_noises, splits
+    return ASRData(vocab, ("clean",) + seen_noises, splits, mixers, corpus)
 
 
 def _xy(batch):
@@ -213,9 +319,16 @@ def make_optimizer(config, steps):
     return keras.optimizers.Adam(schedule, clipnorm=config.clipnorm)
 
 
-def transcribe(model, records, vocabulary, batch_size=32, beam_width=0):
+def _noise_classes(records):
+    """Every noise label of `records` (clean first): evaluation accepts any label."""
+    return ("clean",) + tuple(sorted({r.noise for r in records} - {"clean"}))
+
+
+def transcribe(model, records, vocabulary, batch_size=32, beam_width=0, noise_mixer=None):
     """Decoded transcripts of `records` (greedy, or beam search with `beam_width` > 0)."""
-    dataset = speech.speech_dataset(records, vocabulary, batch_size)
+    dataset = speech.speech_dataset(records, vocabulary, batch_size,
+                                    noise_classes=_noise_classes(records),
+                                    noise_mixer=noise_mixer)
     texts = []
     for batch in dataset:
         out = model.predict_on_batch(_xy(batch)[0])
@@ -227,10 +340,12 @@ def transcribe(model, records, vocabulary, batch_size=32, beam_width=0):
     return texts
 
 
-def evaluate_wer(model, records, vocabulary, batch_size=32, beam_width=0):
-    """`{"all": rate, "<snr>": rate, "<noise type>": rate}` for one test split."""
-    hypotheses = transcribe(model, records, vocabulary, batch_size, beam_width)
-    references = [r.text for r in records]
+def evaluate_wer(model, records, vocabulary, batch_size=32, beam_width=0, noise_mixer=None):
+    """`{"all": rate, "<snr>": rate, "<noise type>": rate}` for one test split (any noise
+    labels: Aurora-4's "car" or "airport" are groups like the generated types)."""
+    hypotheses = transcribe(model, records, vocabulary, batch_size, beam_width, noise_mixer)
+    # In the vocabulary's own spelling (Kaldi transcripts are often upper case).
+    references = [vocabulary.decode(vocabulary.encode(r.text)) for r in records]
     result = {"all": word_error_rate(references, hypotheses).rate}
     groups = {}
     for i, record in enumerate(records):
@@ -245,10 +360,12 @@ def evaluate_wer(model, records, vocabulary, batch_size=32, beam_width=0):
     return result
 
 
-def pooled_tap_features(model, records, vocabulary, noise_classes, batch_size=32):
+def pooled_tap_features(model, records, vocabulary, noise_classes, batch_size=32,
+                        noise_mixer=None):
     """Per-utterance mean and std of the tap layer's valid frames, with noise-domain ids."""
     tap = model.tap_model()
-    dataset = speech.speech_dataset(records, vocabulary, batch_size, noise_classes=noise_classes)
+    dataset = speech.speech_dataset(records, vocabulary, batch_size, noise_classes=noise_classes,
+                                    noise_mixer=noise_mixer)
     features, labels = [], []
     for batch in dataset:
         out = tap.predict_on_batch(_xy(batch)[0])
@@ -259,7 +376,8 @@ def pooled_tap_features(model, records, vocabulary, noise_classes, batch_size=32
     return np.array(features), np.array(labels)
 
 
-def probe_noise_information(model, records, vocabulary, noise_classes, seed=0):
+def probe_noise_information(model, records, vocabulary, noise_classes, seed=0,
+                            noise_mixer=None):
     """Accuracy of a fresh noise-type probe on frozen tap features, and its chance level.
 
     Utterances (not records) are split in half, so the probe is scored on utterances whose
@@ -271,13 +389,14 @@ def probe_noise_information(model, records, vocabulary, noise_classes, seed=0):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    features, labels = pooled_tap_features(model, records, vocabulary, noise_classes)
     utterances = sorted({r.utterance or r.audio for r in records})
     rng = np.random.default_rng(seed)
     fit_set = set(rng.permutation(utterances)[: len(utterances) // 2].tolist())
     fit = np.array([(r.utterance or r.audio) in fit_set for r in records])
-    if fit.all() or not fit.any() or len(set(labels[fit])) < 2:
+    if fit.all() or not fit.any() or len({r.noise for r, f in zip(records, fit) if f}) < 2:
         raise ValueError("probe needs at least two utterances and two noise classes in dev")
+    features, labels = pooled_tap_features(model, records, vocabulary, noise_classes,
+                                           noise_mixer=noise_mixer)
     scaler = StandardScaler().fit(features[fit])
     probe = LogisticRegression(max_iter=2000, C=1.0)
     probe.fit(scaler.transform(features[fit]), labels[fit])
@@ -286,9 +405,11 @@ def probe_noise_information(model, records, vocabulary, noise_classes, seed=0):
     return accuracy, chance
 
 
-def discriminator_accuracy(model, records, vocabulary, noise_classes, batch_size=32):
+def discriminator_accuracy(model, records, vocabulary, noise_classes, batch_size=32,
+                           noise_mixer=None):
     """The adversarial model's own frame-level noise accuracy on `records`."""
-    dataset = speech.speech_dataset(records, vocabulary, batch_size, noise_classes=noise_classes)
+    dataset = speech.speech_dataset(records, vocabulary, batch_size, noise_classes=noise_classes,
+                                    noise_mixer=noise_mixer)
     correct = total = 0
     for batch in dataset:
         out = model.predict_on_batch(_xy(batch)[0])
@@ -314,14 +435,28 @@ def train_asr(config, callbacks=None):
         raise ValueError("seen_noises must name at least one noise type")
     if config.epochs < 1 or config.batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {config.epochs}, {config.batch_size}")
+    # Everything is validated before training: a run must not fail after it, unsaved.
+    for name in ("export_dir", "work_dir"):
+        folder = getattr(config, name)
+        if folder and os.path.exists(folder) and not os.path.isdir(folder):
+            raise ValueError(f"{name} {folder} is a file, not a folder")
     root = ensure_corpus(config.data_dir, **config.corpus)
-    vocabulary, noise_classes, splits = load_splits(
-        root, config.seen_noises, config.seed, config.max_train_utterances
-    )
+    data = prepare_data(root, config.seen_noises, config.seed, config.max_train_utterances,
+                        config.vocabulary, config.unseen_noises)
+    vocabulary, noise_classes, splits, mixers = (
+        data.vocabulary, data.noise_classes, data.splits, data.mixers)
+    notes = list(data.corpus.notes)
+    if config.verbose:
+        print(data.corpus.describe())
+    if mixers:
+        what = "clean corpus: noise" if "train" in mixers else "no noisy tests: test noise"
+        notes.append(f"{what} mixed in on the fly (seen {','.join(noise_classes[1:])}; unseen "
+                     f"{','.join(sorted({r.noise for r in splits['unseen']}))})")
     keras.utils.set_random_seed(config.seed)
     train = speech.speech_dataset(
         splits["train"], vocabulary, config.batch_size, noise_classes=noise_classes,
-        shuffle=True, seed=config.seed, cache=True,
+        shuffle=True, seed=config.seed, cache=True, noise_mixer=mixers.get("train"),
+        vary_noise=True,
     ).map(_xy)
     steps = config.epochs * -(-len(splits["train"]) // config.batch_size)
     ramp_steps = max(1, int(round(config.ramp_fraction * steps)))
@@ -330,20 +465,26 @@ def train_asr(config, callbacks=None):
     start = time.time()
     history = model.fit(
         train, epochs=config.epochs, verbose=config.verbose,
-        callbacks=[*training_callbacks(config.work_dir, "train"), *(callbacks or [])],
+        callbacks=[*training_callbacks(config.work_dir, "train"), _plateau_check(data),
+                   *(callbacks or [])],
     ).history
     train_seconds = time.time() - start
 
     wer = {
-        name: evaluate_wer(model, splits[name], vocabulary, config.batch_size, config.beam_width)
+        name: evaluate_wer(model, splits[name], vocabulary, config.batch_size, config.beam_width,
+                           mixers.get(name))
         for name in ("clean", "seen", "unseen")
     }
-    accuracy, chance = probe_noise_information(
-        model, splits["dev"], vocabulary, noise_classes, config.seed
-    )
+    try:
+        accuracy, chance = probe_noise_information(
+            model, splits["dev"], vocabulary, noise_classes, config.seed, mixers.get("dev"))
+    except ValueError as error:
+        accuracy = chance = None
+        notes.append(f"noise probe skipped: {error}")
     own = None
     if config.adversarial:
-        own = discriminator_accuracy(model, splits["dev"], vocabulary, noise_classes)
+        own = discriminator_accuracy(model, splits["dev"], vocabulary, noise_classes,
+                                     noise_mixer=mixers.get("dev"))
     result = ASRResult(
         config=dataclasses.asdict(config),
         wer=wer,
@@ -352,11 +493,22 @@ def train_asr(config, callbacks=None):
         discriminator_accuracy=own,
         train_seconds=train_seconds,
         history={k: [float(v) for v in vs] for k, vs in history.items()},
+        vocabulary=list(vocabulary.tokens),
+        notes=notes,
         model=model,
     )
     if config.export_dir:
         result.model_path = _save(result, model, config)
     return result
+
+
+def _plateau_check(data):
+    """Warns when training sits on the all-blank plateau (checked on 8 training utterances)."""
+    records = data.splits["train"][:8]
+    batch = next(iter(speech.speech_dataset(
+        records, data.vocabulary, len(records), noise_classes=_noise_classes(records),
+        noise_mixer=data.mixers.get("train"))))
+    return BlankPlateauWarning(_xy(batch)[0])
 
 
 def _save(result, model, config):
@@ -383,19 +535,25 @@ def format_result(result):
         rates = result.wer[split]
         detail = "  ".join(f"{k}={v:.3f}" for k, v in rates.items() if k != "all")
         lines.append(f"WER {split:7s} {rates['all']:.3f}  {detail}")
-    lines.append(
-        f"noise probe accuracy on tap features: {result.probe_accuracy:.3f} "
-        f"(chance {result.probe_chance:.3f})"
-    )
+    if result.probe_accuracy is None:
+        lines.append("noise probe accuracy on tap features: not measured")
+    else:
+        lines.append(
+            f"noise probe accuracy on tap features: {result.probe_accuracy:.3f} "
+            f"(chance {result.probe_chance:.3f})"
+        )
     if result.discriminator_accuracy is not None:
         lines.append(f"discriminator frame accuracy (dev): {result.discriminator_accuracy:.3f}")
+    lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 
-def read_waveform(record):
-    """The float32 samples of a `SpeechRecord`'s WAV file."""
-    audio, _ = tf.audio.decode_wav(tf.io.read_file(record.audio), desired_channels=1)
-    return audio.numpy()[:, 0]
+def read_waveform(record, noise_mixer=None):
+    """The float32 samples of a `SpeechRecord` at 16 kHz (its segment; its noise when mixed)."""
+    audio = wav.read(record.audio, speech.SAMPLE_RATE, record.start, record.end)
+    if record.mix_noise and noise_mixer is not None:
+        audio = noise_mixer(audio, record.noise, record.snr_db, key=(0,))
+    return audio
 
 
 def run(config, export=True, quantize=True, calibration_utterances=8, print_fn=print):
@@ -411,9 +569,14 @@ def run(config, export=True, quantize=True, calibration_utterances=8, print_fn=p
     print_fn(format_result(result))
     exported = {}
     if export and config.export_dir:
-        _, _, splits = load_splits(config.data_dir, config.seen_noises, config.seed,
-                                   config.max_train_utterances)
-        waveforms = [read_waveform(r) for r in splits["dev"][:calibration_utterances]]
+        with warnings.catch_warnings():
+            # Read again for calibration: train_asr already warned about conversions.
+            warnings.simplefilter("ignore", UserWarning)
+            data = prepare_data(config.data_dir, config.seen_noises, config.seed,
+                                config.max_train_utterances, config.vocabulary,
+                                config.unseen_noises)
+        waveforms = [read_waveform(r, data.mixers.get("dev"))
+                     for r in data.splits["dev"][:calibration_utterances]]
         stem = Path(result.model_path).stem
         report = asr_export.export_streaming_tflite(
             result.model, os.path.join(config.export_dir, f"{stem}_step.tflite"), waveforms,
@@ -422,7 +585,7 @@ def run(config, export=True, quantize=True, calibration_utterances=8, print_fn=p
         exported["tflite"] = report.path
         print_fn(str(report))
         exported["saved_model"] = asr_export.export_transcriber(
-            result.model, speech.Vocabulary(), os.path.join(config.export_dir, "serving"), stem
+            result.model, data.vocabulary, os.path.join(config.export_dir, "serving"), stem
         )
         print_fn(f"SavedModel (TF Serving): {exported['saved_model']}")
     return result, exported

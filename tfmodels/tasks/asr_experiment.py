@@ -94,13 +94,17 @@ def markdown_table(results):
     ]
 
     def cell(values):
-        values = np.asarray(values, dtype=float)
+        # A run whose dev set could not support the noise probe has None there.
+        values = np.asarray([v for v in values if v is not None], dtype=float)
+        if not len(values):
+            return "n/a"
         return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.3f}"
 
     for (adversarial, seen), runs in sorted(results.items(),
                                             key=lambda kv: (len(kv[0][1]), kv[0][0])):
         wer = {s: [r.wer[s]["all"] for r in runs] for s in ("clean", "seen", "unseen")}
-        chance = np.mean([r.probe_chance for r in runs])
+        chances = [r.probe_chance for r in runs if r.probe_chance is not None]
+        chance = np.mean(chances) if chances else float("nan")
         seconds = np.mean([r.train_seconds for r in runs])
         lines.append(
             f"| {','.join(seen)} | {'adversarial' if adversarial else 'baseline'} | "
