@@ -34,15 +34,25 @@ setup: deps-debian $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/tfmodels-train --task=segmentation
 
-# The whole suite: every test on the TensorFlow backend, the backend-agnostic ones again on
-# JAX, and one Bazel target so that BUILD stays real.
-test: setup test-tf test-jax test-bazel
+# The whole suite: one Bazel target so that BUILD stays real, then every test on the
+# TensorFlow backend and the backend-agnostic ones again on JAX. The two pytest runs go side by
+# side, one per core, each with one intra-op thread (the tiny test models gain nothing from
+# more, and two processes would fight over both cores); --output-sync prints each run's output
+# whole, as it ends, so the log still ends with pytest summary lines.
+ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 OMP_NUM_THREADS=1 \
+	XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+test: setup test-bazel
+	$(ONE_THREAD) $(MAKE) --no-print-directory -j2 --output-sync=target test-tf test-jax
+
+# TESTS narrows both runs, e.g. `make test TESTS=tests/layers`.
+TESTS ?= tests
 
 test-tf:
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -p no:cacheprovider tests
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -p no:cacheprovider $(TESTS)
 
 test-jax:
-	KERAS_BACKEND=jax $(PY) -m pytest -q -p no:cacheprovider -m multibackend tests
+	KERAS_BACKEND=jax $(PY) -m pytest -q -p no:cacheprovider -m multibackend $(TESTS)
 
 test-bazel:
 	bazel test //:test_build
