@@ -493,3 +493,108 @@ class SlopeAnnealing(keras.callbacks.Callback):
             raise ValueError("SlopeAnnealing found no HMLSTMCell in the model")
         for cell in cells:
             cell.slope.assign(self.slope(epoch))
+
+
+def hm_lstm_lm(
+    vocabulary_size,
+    units=128,
+    num_layers=3,
+    embedding_dim=32,
+    output_units=None,
+    layer_norm=False,
+    kernel_quantizer=None,
+    recurrent_quantizer=None,
+    bias_quantizer=None,
+    head_kernel_quantizer=None,
+    seq_len=None,
+    batch_size=None,
+    stateful=False,
+    seed=None,
+    name="hm_lstm_lm",
+):
+    """Builds the HM-LSTM character language model of arXiv:1609.01704 (Sec. 4.1).
+
+    `ids -> Embedding -> HMLSTM -> HMLSTMOutput (gated sum, ReLU) -> logits`, one chain of
+    layers, so `tfmodels.models.rnn.step_model` and `tfmodels.export.rnn.export_step_tflite`
+    take it as they take `char_lm`.
+
+    Args:
+        vocabulary_size: number of character ids (including UNK).
+        units: units per HM-LSTM layer (an integer, or a list for unequal layers).
+        num_layers: HM-LSTM layers when `units` is an integer (the paper uses 3).
+        embedding_dim: size of the character embedding.
+        output_units: size of the output module's `h_e` (None: the top layer's units).
+        layer_norm: layer normalization in the cell (the paper's best rows).
+        kernel_quantizer, recurrent_quantizer, bias_quantizer: quantizers of the HM-LSTM's
+            weights (None = float), as in `char_lm`.
+        head_kernel_quantizer: quantizer of the softmax layer's kernel.
+        seq_len, batch_size, stateful: as for `char_lm`.
+        seed: seed of the initializers.
+        name: model name.
+
+    Returns:
+        A `keras.Model`: int ids `(batch, time)` -> logits `(batch, time, vocabulary_size)`.
+        Its layer "hm_lstm" returns `[h^1..h^L, z^1..z^L]` (see `boundary_states`).
+
+    Example:
+    >>> model = hm_lstm_lm(30, units=8, num_layers=2)
+    >>> tuple(model(keras.ops.zeros((2, 7), "int32")).shape)
+    (2, 7, 30)
+    """
+    from tfmodels.quantization import QuantDense
+
+    for arg, value in (("vocabulary_size", vocabulary_size), ("embedding_dim", embedding_dim)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{arg} must be a positive integer; got {value!r}")
+    layer_units = _layer_units(units, None if isinstance(units, (list, tuple)) else num_layers)
+    if output_units is None:
+        output_units = layer_units[-1]
+    if stateful and batch_size is None:
+        raise ValueError("stateful=True needs a fixed batch_size")
+    seeds = iter(range(1000 * (seed or 0), 1000 * (seed or 0) + 10))
+
+    def next_seed():
+        return None if seed is None else next(seeds)
+
+    inputs = keras.Input(batch_shape=(batch_size, seq_len), dtype="int32", name="ids")
+    x = keras.layers.Embedding(
+        vocabulary_size, embedding_dim,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.1, 0.1, seed=next_seed()),
+        name="embedding",
+    )(inputs)
+    x = HMLSTM(
+        layer_units, layer_norm=layer_norm, kernel_quantizer=kernel_quantizer,
+        recurrent_quantizer=recurrent_quantizer, bias_quantizer=bias_quantizer,
+        kernel_initializer=keras.initializers.GlorotUniform(next_seed()),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=next_seed()),
+        seed=next_seed(), return_sequences=True, stateful=stateful, name="hm_lstm",
+    )(x)
+    x = HMLSTMOutput(output_units, layer_units,
+                     kernel_initializer=keras.initializers.GlorotUniform(next_seed()),
+                     name="output_module")(x)
+    logits = QuantDense(
+        vocabulary_size, kernel_quantizer=head_kernel_quantizer,
+        kernel_initializer=keras.initializers.GlorotUniform(next_seed()), name="logits",
+    )(x)
+    return keras.Model(inputs, logits, name=name)
+
+
+def boundary_states(model, inputs, layer_name="hm_lstm", batch_size=64):
+    """The boundary detectors `z^l_t` of the HM-LSTM layer of `model` over `inputs`.
+
+    Args:
+        model: a model with an `HMLSTM` layer (e.g. `hm_lstm_lm`).
+        inputs: model inputs `(batch, time, ...)` (each row from zero state).
+        layer_name: the HMLSTM layer's name.
+        batch_size: prediction batch size.
+
+    Returns:
+        numpy `(batch, time, num_layers)` of 0/1: `[..., l]` is layer `l + 1`'s boundary after
+        reading step `t`.
+    """
+    layer = model.get_layer(layer_name)
+    if not isinstance(layer, HMLSTM):
+        raise ValueError(f"layer {layer_name!r} of model {model.name!r} is not an HMLSTM")
+    probe = keras.Model(model.inputs, layer.output)
+    out = probe.predict(inputs, batch_size=batch_size, verbose=0)
+    return out[..., -layer.cell.num_layers:]
