@@ -55,11 +55,13 @@ def _common(task):
 
 
 def main_char_lm():
+    hm_lstm = {}
+    if _CELL.value == "hm_lstm":
+        hm_lstm = {"layer_norm": _LAYER_NORM.value, "slope_annealing": _SLOPE_ANNEALING.value}
     print(char_lm.train_char_lm(
         data_dir=common_flags.DATA_DIR.value, cell=_CELL.value, quantizer=_QUANTIZER.value,
         stochastic=_STOCHASTIC.value, num_layers=_RNN_LAYERS.value, seq_len=_SEQ_LEN.value,
-        steps_per_epoch=_STEPS_PER_EPOCH.value, layer_norm=_LAYER_NORM.value,
-        slope_annealing=_SLOPE_ANNEALING.value, **_common("char_lm"),
+        steps_per_epoch=_STEPS_PER_EPOCH.value, **hm_lstm, **_common("char_lm"),
     ))
 
 
