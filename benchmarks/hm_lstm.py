@@ -4,7 +4,8 @@
 parameters on the char corpus at `--data_dir`, same steps, per seed; layer-1 boundaries scored
 against spaces, layer-2 against newlines. `--experiment=synthetic`: the HM-LSTM on a language
 of known words written without spaces (`hm_lstm_experiment.synthetic_language`).
-`--experiment=figure`: draws a text excerpt with each layer's boundaries from a model saved by
+`--experiment=device`: exports a saved model's step `.tflite` (float32, int8) and steps it over
+held-out text in LiteRT next to Keras. `--experiment=figure`: draws a text excerpt with each layer's boundaries from a model saved by
 the text experiment. Each run writes a JSON to `--out_dir` (reruns skip finished runs) and the
 script prints a markdown table (`hm_lstm_experiment.results_table`).
 
@@ -14,6 +15,7 @@ Usage:
     python benchmarks/hm_lstm.py --experiment=synthetic [--seeds 0,1] [--steps 400]
     python benchmarks/hm_lstm.py --experiment=figure --model export/hm_lstm/text__hm_lstm__0.keras
         --png docs/hm_lstm/boundaries.png
+    python benchmarks/hm_lstm.py --experiment=device --model export/hm_lstm/text__hm_lstm__0.keras
 """
 
 import argparse
@@ -21,7 +23,7 @@ import argparse
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiment", choices=("text", "synthetic", "figure"), required=True)
+    parser.add_argument("--experiment", choices=("text", "synthetic", "figure", "device"), required=True)
     parser.add_argument("--data_dir", default="data/text")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--models", default=None)
@@ -52,8 +54,13 @@ def main():
         from tfmodels.data import text as text_data
 
         if args.model is None:
-            parser.error("--experiment=figure needs --model")
+            parser.error(f"--experiment={args.experiment} needs --model")
         corpus = text_data.load_char_corpus(args.data_dir)
+        if args.experiment == "device":
+            results = exp.device_check(keras.saving.load_model(args.model), corpus, args.out_dir)
+            for mode, r in results.items():
+                print(mode, ", ".join(f"{k} {v:.4f}" for k, v in r.items()))
+            return
         excerpt = corpus.vocab.decode(corpus.valid[args.offset : args.offset + args.length])
         z = exp.boundary_figure(keras.saving.load_model(args.model), corpus.vocab, excerpt,
                                 args.png, title=f"HM-LSTM boundaries ({args.model})")

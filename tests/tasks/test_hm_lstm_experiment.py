@@ -55,6 +55,13 @@ def test_tiny_synthetic_run_table_and_figure(tmp_path):
     assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_chance_f1():
+    # Reference rate 0.25, predicted rate 0.5 at random: precision 0.25, recall 0.5.
+    scores = {"rate": 0.5, "precision": 0.25, "recall": 0.5, "f1": 1 / 3}
+    assert exp.chance_f1(scores) == pytest.approx(1 / 3)
+    assert exp.chance_f1({"rate": 0.0, "precision": 0.0, "recall": 0.0, "f1": 0.0}) == 0.0
+
+
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="model_name"):
         exp.train_run("gru", np.zeros(100, "int32"), np.zeros(100, "int32"), 5)

@@ -236,8 +236,21 @@ def compare_synthetic(seeds=(0,), models=("hm_lstm", "hm_lstm_no_annealing"),
                     [f"{m}__{s}" for s in seeds for m in models], lambda m, s: run_one(m, s))
 
 
+def chance_f1(scores):
+    """F1 of boundaries placed at random at the same rate: precision = the reference's rate.
+
+    The reference rate is recovered from the scores (hits = P * predicted = R * reference).
+    """
+    if not scores["recall"]:
+        return 0.0
+    base = scores["rate"] * scores["precision"] / scores["recall"]
+    rate = scores["rate"]
+    return 2 * base * rate / (base + rate) if base + rate else 0.0
+
+
 def results_table(rows):
-    """A markdown table: one line per run, BPC and the boundary F1 (P / R) per reference."""
+    """A markdown table: one line per run, BPC and per reference the boundary F1, its precision /
+    recall, the rate of predicted boundaries and the F1 of random boundaries at that rate."""
     refs = sorted({k for r in rows for k in r.get("boundaries", {})})
     head = ["data", "model", "seed", "params", "steps", "valid BPC", "time (s)"] + refs
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -248,7 +261,7 @@ def results_table(rows):
             s = r.get("boundaries", {}).get(ref)
             cells.append("" if s is None else
                          f"{s['f1']:.2f} ({s['precision']:.2f}/{s['recall']:.2f}, rate "
-                         f"{s['rate']:.2f})")
+                         f"{s['rate']:.2f}, chance {chance_f1(s):.2f})")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -306,3 +319,44 @@ def boundary_figure(model, vocab, text, path, seq_len=None, title=None):
         fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
     return z
+
+
+# Device --------------------------------------------------------------------------------------
+
+
+def device_check(model, corpus, out_dir, chars=400, seq_len=64, seed=0):
+    """Exports `model`'s step model (float32, int8) and steps it over held-out text in LiteRT.
+
+    Args:
+        model: a trained `hm_lstm_lm`.
+        corpus: its `tfmodels.data.text.CharCorpus`.
+        out_dir: where `hm_lstm_step.<mode>.tflite` go.
+        chars: length of the test excerpt stepped from zero state.
+        seq_len: length of the 4 training windows the int8 calibration steps over.
+        seed: which calibration windows.
+
+    Returns:
+        `{mode: {"bpc", "argmax_agreement", "max_abs_logit_error", "kib"}}` with a "keras" entry.
+    """
+    from tfmodels.export import rnn as rnn_export
+    from tfmodels.metrics.language import bits_per_character
+
+    held_out = corpus.test[: chars + 1]
+    x, y = held_out[:-1].astype(np.int32), held_out[1:]
+    reference = np.asarray(model.predict(x[None], verbose=0))[0]
+    out = {"keras": {"bpc": bits_per_character(y, reference, from_logits=True)}}
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, len(corpus.train) - seq_len, size=4)
+    calibration = np.stack([corpus.train[s : s + seq_len] for s in starts]).astype(np.int32)
+    for mode in ("float32", "int8"):
+        report = rnn_export.export_step_tflite(
+            model, os.path.join(out_dir, f"hm_lstm_step.{mode}.tflite"), mode=mode,
+            representative_data=calibration if mode == "int8" else None)
+        logits = rnn_export.run_step_tflite(report.path, x)
+        out[mode] = {
+            "bpc": bits_per_character(y, logits, from_logits=True),
+            "argmax_agreement": float(np.mean(logits.argmax(-1) == reference.argmax(-1))),
+            "max_abs_logit_error": float(np.abs(logits - reference).max()),
+            "kib": report.size_bytes / 1024,
+        }
+    return out
