@@ -5,13 +5,14 @@ parameters on the char corpus at `--data_dir`, same steps, per seed; layer-1 bou
 against spaces, layer-2 against newlines. `--experiment=synthetic`: the HM-LSTM on a language
 of known words written without spaces (`hm_lstm_experiment.synthetic_language`).
 `--experiment=device`: exports a saved model's step `.tflite` (float32, int8) and steps it over
-held-out text in LiteRT next to Keras. `--experiment=figure`: draws a text excerpt with each layer's boundaries from a model saved by
-the text experiment. Each run writes a JSON to `--out_dir` (reruns skip finished runs) and the
-script prints a markdown table (`hm_lstm_experiment.results_table`).
+held-out text in LiteRT next to Keras. `--experiment=figure`: draws a text excerpt with each
+layer's boundaries from a model saved by the text experiment. Each run writes a JSON to
+`--out_dir` (reruns skip finished runs) and the script prints a markdown table
+(`hm_lstm_experiment.results_table`).
 
 Usage:
     python benchmarks/hm_lstm.py --experiment=text [--data_dir data/text] [--seeds 0,1]
-        [--steps 600] [--units 64] [--out_dir export/hm_lstm]
+        [--steps 600] [--units 64] [--models hm_lstm,lstm] [--out_dir export/hm_lstm]
     python benchmarks/hm_lstm.py --experiment=synthetic [--seeds 0,1] [--steps 400]
     python benchmarks/hm_lstm.py --experiment=figure --model export/hm_lstm/text__hm_lstm__0.keras
         --png docs/hm_lstm/boundaries.png
@@ -23,7 +24,8 @@ import argparse
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiment", choices=("text", "synthetic", "figure", "device"), required=True)
+    parser.add_argument("--experiment", choices=("text", "synthetic", "figure", "device"),
+                        required=True)
     parser.add_argument("--data_dir", default="data/text")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--models", default=None)

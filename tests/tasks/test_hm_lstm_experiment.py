@@ -65,3 +65,14 @@ def test_chance_f1():
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="model_name"):
         exp.train_run("gru", np.zeros(100, "int32"), np.zeros(100, "int32"), 5)
+
+
+def test_device_check_float32_matches_keras(tmp_path):
+    vocab = CharVocabulary.build("ab. ")
+    ids = vocab.encode("ab ba. " * 30)
+    corpus = type("Corpus", (), {"train": ids, "test": ids})()
+    model = build_hm_lstm_lm(len(vocab), units=4, num_layers=2, embedding_dim=2)
+    out = exp.device_check(model, corpus, str(tmp_path), chars=40, seq_len=8)
+    assert out["float32"]["bpc"] == pytest.approx(out["keras"]["bpc"], abs=1e-4)
+    assert out["float32"]["argmax_agreement"] == 1.0
+    assert out["int8"]["kib"] < out["float32"]["kib"]

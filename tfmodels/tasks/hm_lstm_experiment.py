@@ -97,7 +97,8 @@ def lstm_units_for(parameters, vocabulary_size, num_layers, embedding_dim):
     def count(u):
         first = 4 * (embedding_dim * u + u * u + u)
         rest = (num_layers - 1) * 4 * (2 * u * u + u)
-        return vocabulary_size * embedding_dim + first + rest + u * vocabulary_size + vocabulary_size
+        head = u * vocabulary_size + vocabulary_size
+        return vocabulary_size * embedding_dim + first + rest + head
 
     return min(range(1, 4096), key=lambda u: abs(count(u) - parameters))
 

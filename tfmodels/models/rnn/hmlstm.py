@@ -3,19 +3,20 @@
 An HM-LSTM is a stack of LSTM layers in which every layer `l` has a binary boundary detector
 `z^l`. A layer above a boundary-free step of the layer below copies its state (COPY), updates
 it when the layer below has just ended a segment (UPDATE), and starts afresh after ending a
-segment of its own (FLUSH). On text, layer 1's boundaries learn to fall near the ends of words,
-without boundary labels. The paper's equations (Sec. 3.2-3.3), for layer `l` at step `t`,
-with `h^0_t = x_t`, `z^0_t = 1` and no top-down term in the top layer `L`:
+segment of its own (FLUSH). In the paper, layer 1's boundaries learn to fall near the ends of
+words on text, without boundary labels. The paper's equations (cited by meaning, not number:
+the numbering differs between the arXiv versions), for layer `l` at step `t`, with
+`h^0_t = x_t`, `z^0_t = 1` and no top-down term in the top layer `L`:
 
-    s = U^l h^l_{t-1} + z^l_{t-1} U'^l h^{l+1}_{t-1} + z^{l-1}_t W^l h^{l-1}_t + b^l   (Eq. 5-7)
-    [f, i, o, g, z~] = [sigm, sigm, sigm, tanh, hard_sigm](s)                              (Eq. 5)
-    c^l_t = i * g                     if z^l_{t-1} = 1                    (FLUSH)           (Eq. 2)
+    s = U^l h^l_{t-1} + z^l_{t-1} U'^l h^{l+1}_{t-1} + z^{l-1}_t W^l h^{l-1}_t + b^l
+    [f, i, o, g, z~] = [sigm, sigm, sigm, tanh, hard_sigm](s)
+    c^l_t = i * g                     if z^l_{t-1} = 1                    (FLUSH)
           = f * c^l_{t-1} + i * g     if z^l_{t-1} = 0 and z^{l-1}_t = 1   (UPDATE)
           = c^l_{t-1}                 if z^l_{t-1} = 0 and z^{l-1}_t = 0   (COPY)
-    h^l_t = h^l_{t-1} if COPY, else o * tanh(c^l_t)                                         (Eq. 3)
-    z^l_t = 1[z~ > 0.5],  z~ = hard_sigm(a s_z) = clip((a s_z + 1) / 2, 0, 1)              (Eq. 9)
+    h^l_t = h^l_{t-1} if COPY, else o * tanh(c^l_t)
+    z^l_t = 1[z~ > 0.5],  z~ = hard_sigm(a s_z) = clip((a s_z + 1) / 2, 0, 1)
 
-The step function has no gradient; the straight-through estimator (Sec. 3.3) backpropagates
+The step function has no gradient; the straight-through estimator backpropagates
 through `z` as if it were `z~`: `dz / ds_z = a / 2` where `|a s_z| < 1`, 0 elsewhere. The slope
 `a` starts at 1 and is annealed upward during training (`SlopeAnnealing`, the paper's
 `min(5, 1 + 0.04 * epoch)`), which makes the estimator less biased. The boundary masks enter
@@ -23,10 +24,10 @@ the cell as multiplications by the 0/1 values `z` (as in the equations), so grad
 reach `z` through the states it selects.
 
 The top layer has a boundary detector like the others: with no layer above, its `z^L` only
-decides when the top layer flushes itself (the equations read literally; the paper does not
-single the top layer out).
+decides when the top layer flushes itself (the equations read literally; re-implementations
+differ here, some fixing `z^L = 0`).
 
-The output module (Sec. 3.4, Eq. 11-12) combines all layers with learned gates:
+The output module combines all layers with learned gates:
 `h_e = ReLU(sum_l g^l W^l h^l)`, `g^l = sigm(w^l [h^1; ...; h^L])` (`HMLSTMOutput`).
 
 Example:
@@ -43,13 +44,13 @@ from keras import ops
 
 from tfmodels.quantization import get_quantizer, serialize_quantizer
 
-# Slots of the pre-activation, in the paper's order (Eq. 5): forget, input, output, candidate,
+# Slots of the pre-activation, in the paper's order: forget, input, output, candidate,
 # boundary (one unit).
 GATES = ("f", "i", "o", "g", "z")
 
 
 def hard_sigmoid(x, slope=1.0):
-    """`clip((slope * x + 1) / 2, 0, 1)`, the paper's `hard_sigm` (arXiv:1609.01704, Eq. 9)."""
+    """`clip((slope * x + 1) / 2, 0, 1)`, the paper's `hard_sigm` (arXiv:1609.01704)."""
     return ops.clip((slope * x + 1.0) / 2.0, 0.0, 1.0)
 
 
@@ -92,7 +93,7 @@ def _layer_units(units, num_layers):
 
 @keras.saving.register_keras_serializable("tfmodels")
 class HMLSTMCell(keras.layers.Layer):
-    """All layers of an HM-LSTM stack in one Keras RNN cell (arXiv:1609.01704, Sec. 3).
+    """All layers of an HM-LSTM stack in one Keras RNN cell (arXiv:1609.01704).
 
     One cell holds the whole stack because layer `l` at step `t` needs layer `l + 1`'s state
     from step `t - 1` (the top-down term) and layer `l - 1`'s from step `t`. Wrap it in
@@ -280,7 +281,7 @@ class HMLSTMCell(keras.layers.Layer):
             z = boundary(s[:, 4 * u :], slope, training)
             flush = z_prev[l]
             update = z_below if z_below is not None else ops.ones_like(flush)
-            # FLUSH / UPDATE / COPY (Eq. 2-3) as products with the 0/1 masks.
+            # FLUSH / UPDATE / COPY as products with the 0/1 masks.
             keep = 1.0 - flush
             c = flush * (i * g) + keep * (update * (f * c_prev[l] + i * g)
                                           + (1.0 - update) * c_prev[l])
@@ -379,7 +380,7 @@ class HMLSTM(keras.layers.RNN):
 
 @keras.saving.register_keras_serializable("tfmodels")
 class HMLSTMOutput(keras.layers.Layer):
-    """The HM-LSTM output module: `h_e = ReLU(sum_l g^l W^l h^l)` (arXiv:1609.01704, Eq. 11-12).
+    """The HM-LSTM output module: `h_e = ReLU(sum_l g^l W^l h^l)` (arXiv:1609.01704).
 
     The gate `g^l = sigm(w^l [h^1; ...; h^L])` is one scalar per layer and step, so the model
     can weigh the layers by what they hold at that step.
@@ -460,7 +461,7 @@ def hm_lstm_cells(model):
 class SlopeAnnealing(keras.callbacks.Callback):
     """Sets the hard-sigmoid slope of every `HMLSTMCell` at the start of each epoch.
 
-    The paper (arXiv:1609.01704, Sec. 4.1) anneals `a = min(5, 1 + 0.04 * epoch)`.
+    The paper (arXiv:1609.01704) anneals `a = min(5, 1 + 0.04 * epoch)`.
 
     Args:
         rate: slope increase per epoch (0.04).
@@ -512,7 +513,7 @@ def hm_lstm_lm(
     seed=None,
     name="hm_lstm_lm",
 ):
-    """Builds the HM-LSTM character language model of arXiv:1609.01704 (Sec. 4.1).
+    """Builds the HM-LSTM character language model of arXiv:1609.01704.
 
     `ids -> Embedding -> HMLSTM -> HMLSTMOutput (gated sum, ReLU) -> logits`, one chain of
     layers, so `tfmodels.models.rnn.step_model` and `tfmodels.export.rnn.export_step_tflite`
