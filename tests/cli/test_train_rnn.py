@@ -59,6 +59,14 @@ def test_char_lm_flags_reach_the_task(tmp_path, capsys, calls):
     assert capsys.readouterr().out == "<the task's result>\n"
 
 
+def test_hm_lstm_flags_reach_the_task(tmp_path, calls):
+    _run(["--task=char_lm", "--cell=hm_lstm", "--layer_norm", "--noslope_annealing",
+          f"--data_dir={tmp_path}"])
+    (task, kwargs), = calls
+    assert kwargs["cell"] == "hm_lstm" and kwargs["num_layers"] is None
+    assert kwargs["layer_norm"] is True and kwargs["slope_annealing"] is False
+
+
 def test_unknown_quantizer_is_refused():
     with flagsaver.flagsaver(), pytest.raises(flags.IllegalFlagValueError):
         flags.FLAGS(["tfmodels-train", "--task=digits", "--quantizer=int4"])

@@ -3,6 +3,7 @@
 Usage:
   tfmodels-train --task=segmentation [--epochs=N] [--data_dir=data/scenes] [--export_dir=export]
   tfmodels-train --task=char_lm --cell=lstm --quantizer=ternary
+  tfmodels-train --task=char_lm --cell=hm_lstm [--layer_norm] [--noslope_annealing]
   tfmodels-train --task=digits --cell=gru --quantizer=pow2_ternary
   tfmodels-train --task=asr --adversarial=true --seen_noises=white,babble
   tfmodels-train --task=bnn --preset=mlp_256 --weights=binary --activations=binary

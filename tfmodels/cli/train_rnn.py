@@ -4,6 +4,8 @@ Usage:
   tfmodels-train --task=char_lm --cell=lstm --quantizer=ternary [--stochastic] [--units=128]
       [--data_dir=data/text] [--epochs=2] [--steps_per_epoch=200] [--export_dir=export]
   tfmodels-train --task=digits --cell=gru --quantizer=pow2_ternary [--epochs=15]
+  tfmodels-train --task=char_lm --cell=hm_lstm [--rnn_layers=3] [--layer_norm]
+      [--noslope_annealing]
 
 Trains, prints test BPC / accuracy, writes the `.keras` model and the streaming step `.tflite`
 files (float32, and int8 with `--quantize`, the default) to `--export_dir`, and prints how the
@@ -15,17 +17,23 @@ import os
 from absl import flags
 
 from tfmodels.cli import common_flags
-from tfmodels.models.rnn import QUANTIZER_PRESETS, RNN_LAYERS
+from tfmodels.models.rnn import QUANTIZER_PRESETS
 from tfmodels.tasks import char_lm, digits
 
-_CELL = flags.DEFINE_enum("cell", "lstm", sorted(RNN_LAYERS), "Recurrent cell.")
+_CELL = flags.DEFINE_enum(
+    "cell", "lstm", sorted(char_lm.CELLS),
+    "Recurrent cell; hm_lstm (char_lm only): the Hierarchical Multiscale LSTM, arXiv:1609.01704.")
 _QUANTIZER = flags.DEFINE_enum(
     "quantizer", "float", sorted(QUANTIZER_PRESETS),
     "Weight quantizer of the RNN (input, recurrent and bias weights), as in arXiv:1608.06902.",
 )
 _STOCHASTIC = flags.DEFINE_bool("stochastic", False, "Stochastic quantization in training.")
 _UNITS = flags.DEFINE_integer("units", None, "RNN state size. Default: 128 (char_lm), 32 (digits).")
-_RNN_LAYERS = flags.DEFINE_integer("rnn_layers", 1, "Stacked RNN layers (char_lm).")
+_RNN_LAYERS = flags.DEFINE_integer(
+    "rnn_layers", None, "Stacked RNN layers (char_lm). Default: 1 (3 for hm_lstm).")
+_LAYER_NORM = flags.DEFINE_bool("layer_norm", False, "Layer normalization (hm_lstm).")
+_SLOPE_ANNEALING = flags.DEFINE_bool(
+    "slope_annealing", True, "Anneal the boundary slope, min(5, 1 + 0.04 * epoch) (hm_lstm).")
 _SEQ_LEN = flags.DEFINE_integer("seq_len", 64, "Training window length in characters (char_lm).")
 _STEPS_PER_EPOCH = flags.DEFINE_integer(
     "steps_per_epoch", 200, "Training batches per epoch (char_lm; windows are drawn at random)."
@@ -47,10 +55,13 @@ def _common(task):
 
 
 def main_char_lm():
+    hm_lstm = {}
+    if _CELL.value == "hm_lstm":
+        hm_lstm = {"layer_norm": _LAYER_NORM.value, "slope_annealing": _SLOPE_ANNEALING.value}
     print(char_lm.train_char_lm(
         data_dir=common_flags.DATA_DIR.value, cell=_CELL.value, quantizer=_QUANTIZER.value,
         stochastic=_STOCHASTIC.value, num_layers=_RNN_LAYERS.value, seq_len=_SEQ_LEN.value,
-        steps_per_epoch=_STEPS_PER_EPOCH.value, **_common("char_lm"),
+        steps_per_epoch=_STEPS_PER_EPOCH.value, **hm_lstm, **_common("char_lm"),
     ))
 
 

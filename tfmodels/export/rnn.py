@@ -91,8 +91,14 @@ def bake_quantized_weights(model, seq_len=None, unroll=False):
     for original, baked in zip(model.layers, copy.layers):
         baked.set_weights(original.get_weights())
         cell = getattr(original, "cell", None)
-        if hasattr(cell, "quantized_weights"):
-            kernel, recurrent, bias = cell.quantized_weights()
+        quantized = cell.quantized_weights() if hasattr(cell, "quantized_weights") else None
+        if isinstance(quantized, dict):
+            # Cells with more than three weight matrices (HMLSTMCell) name them.
+            targets = {w.name: w for w in baked.cell.weights}
+            for name, value in quantized.items():
+                targets[name].assign(value)
+        elif quantized is not None:
+            kernel, recurrent, bias = quantized
             baked.cell.kernel.assign(kernel)
             baked.cell.recurrent_kernel.assign(recurrent)
             if bias is not None:

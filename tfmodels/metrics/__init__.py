@@ -1,1 +1,3 @@
-"""Keras metrics: segmentation (mIoU), language (bits per character), speech (WER)."""
+"""Keras metrics: segmentation (mIoU), language (bits per character), speech (WER), segment
+boundaries (precision / recall / F1).
+"""

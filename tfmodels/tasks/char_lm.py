@@ -22,13 +22,16 @@ import keras
 import numpy as np
 
 from tfmodels.data import text as text_data
+from tfmodels.metrics.boundaries import boundary_scores
 from tfmodels.metrics.language import BitsPerCharacter, bits_per_character
-from tfmodels.models.rnn import char_lm, quantizers
+from tfmodels.models.rnn import SlopeAnnealing, boundary_states, char_lm, hm_lstm_lm, quantizers
 from tfmodels.tasks.rnn_result import RNNTaskResult
 from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils.atomic import save_model
 
 DEFAULT_DATA_DIR = os.path.join("data", "text")
+# The recurrent cells `train_char_lm` builds.
+CELLS = ("lstm", "gru", "rnn", "hm_lstm")
 
 
 @dataclasses.dataclass
@@ -40,17 +43,25 @@ class CharLMResult(RNNTaskResult):
         vocab_path: the vocabulary JSON next to the model.
         device_bpc: `{"keras": bpc, mode: bpc}` on the held-out sequence, stepped from zero
             state (Keras model vs each `.tflite` in the LiteRT interpreter).
+        boundaries: HM-LSTM only: `{"layer_<l>": {"rate", "precision", "recall", "f1"}}` of
+            each layer's boundaries on the test windows against spaces and newlines
+            (`word_boundary_scores`).
     """
 
     valid_bpc: float
     test_bpc: float
     vocab_path: str = dataclasses.field(default=None, kw_only=True)
     device_bpc: dict = dataclasses.field(default_factory=dict, kw_only=True)
+    boundaries: dict = dataclasses.field(default_factory=dict, kw_only=True)
 
     def __str__(self):
         scores = f"valid {self.valid_bpc:.3f} BPC, test {self.test_bpc:.3f} BPC"
-        return self.format("char_lm", scores, "held-out BPC", self.device_bpc,
+        text = self.format("char_lm", scores, "held-out BPC", self.device_bpc,
                            lambda v: f"{v:.4f}")
+        for layer, s in self.boundaries.items():
+            text += (f"\n  {layer} boundaries vs spaces: rate {s['rate']:.3f}, precision "
+                     f"{s['precision']:.3f}, recall {s['recall']:.3f}, F1 {s['f1']:.3f}")
+        return text
 
 
 def build_char_lm(vocabulary_size, cell="lstm", quantizer="float", stochastic=False, units=128,
@@ -85,6 +96,63 @@ def build_char_lm(vocabulary_size, cell="lstm", quantizer="float", stochastic=Fa
     return model
 
 
+def build_hm_lstm_lm(vocabulary_size, quantizer="float", stochastic=False, units=128,
+                     num_layers=3, embedding_dim=32, seed=0, **kwargs):
+    """`tfmodels.models.rnn.hm_lstm_lm` with a named quantizer preset, compiled for training.
+
+    Args:
+        vocabulary_size: character ids including UNK.
+        quantizer: "float", "binary", "ternary", "pow2_ternary" or "exponential" (the HM-LSTM's
+            bottom-up, recurrent/top-down and bias weights).
+        stochastic: stochastic variant of the quantizer.
+        units, num_layers, embedding_dim, seed: as for `hm_lstm_lm`.
+        **kwargs: other `hm_lstm_lm` arguments (layer_norm, output_units, seq_len, ...);
+            `learning_rate` (default 2e-3) for Adam.
+
+    Returns:
+        A compiled `keras.Model` (sparse cross-entropy from logits, BPC metric). Train it with
+        `tfmodels.models.rnn.SlopeAnnealing()` among the callbacks for the paper's annealing.
+
+    Example:
+    >>> model = build_hm_lstm_lm(40, units=16, num_layers=2)
+    """
+    learning_rate = kwargs.pop("learning_rate", 2e-3)
+    model = hm_lstm_lm(vocabulary_size, units=units, num_layers=num_layers,
+                       embedding_dim=embedding_dim, seed=seed,
+                       **quantizers(quantizer, stochastic), **kwargs)
+    model.compile(
+        # The paper clips the gradient norm (to 1) as well.
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[BitsPerCharacter(from_logits=True)],
+    )
+    return model
+
+
+def word_boundary_scores(model, ids, vocabulary, seq_len, max_chars=None):
+    """Each HM-LSTM layer's boundaries against word ends, on `ids` cut into `seq_len` windows.
+
+    A reference boundary is a step whose input character is a space or newline (the step at
+    which the model has read the end of a word); `z^l_t = 1` there is a hit.
+
+    Returns:
+        `{"layer_<l>": {"rate", "precision", "recall", "f1"}}` (`rate`: share of steps with a
+        boundary), 1-based layers.
+    """
+    ids = np.asarray(ids)
+    if max_chars is not None:
+        ids = ids[:max_chars]
+    count = len(ids) // seq_len
+    if count < 1:
+        raise ValueError(f"ids has {len(ids)} characters, fewer than seq_len={seq_len}")
+    windows = ids[: count * seq_len].reshape(count, seq_len).astype(np.int32)
+    z = boundary_states(model, windows)
+    separators = [vocabulary.encode(c)[0] for c in " \n" if c in vocabulary.chars]
+    reference = np.isin(windows, separators)
+    return {f"layer_{l + 1}": boundary_scores(z[..., l], reference)
+            for l in range(z.shape[-1])}
+
+
 def evaluate_bpc(model, ids, seq_len, batch_size=64, max_chars=None):
     """BPC of `model` on `ids` cut into windows of `seq_len` (each from zero state)."""
     ids = np.asarray(ids)
@@ -101,7 +169,7 @@ def train_char_lm(
     quantizer="float",
     stochastic=False,
     units=128,
-    num_layers=1,
+    num_layers=None,
     embedding_dim=32,
     seq_len=64,
     batch_size=32,
@@ -116,16 +184,21 @@ def train_char_lm(
     verbose=0,
     work_dir=None,
     callbacks=None,
+    layer_norm=False,
+    slope_annealing=True,
 ):
     """Trains a (quantized) character LM, reports BPC, and optionally exports and re-scores it.
 
     Args:
         data_dir: corpus directory (see `tfmodels.data.text.load_char_corpus`); None uses
             `data/text`, generating the embedded corpus there if it is missing.
-        cell: "lstm", "gru" or "rnn".
+        cell: "lstm", "gru", "rnn", or "hm_lstm": the Hierarchical Multiscale LSTM
+            (arXiv:1609.01704, `build_hm_lstm_lm`), which also reports its boundaries against
+            spaces (`CharLMResult.boundaries`).
         quantizer: "float", "binary", "ternary", "pow2_ternary" or "exponential".
         stochastic: the stochastic variant (sampling in training).
-        units, num_layers, embedding_dim: model size.
+        units, num_layers, embedding_dim: model size; `num_layers` defaults to 1 (3 for
+            "hm_lstm", the paper's).
         seq_len, batch_size: training windows.
         epochs, steps_per_epoch: training length (random windows of the training split).
         learning_rate: Adam's.
@@ -141,13 +214,24 @@ def train_char_lm(
             interrupted run rerun with the same folder resumes from its last finished epoch.
             None keeps nothing.
         callbacks: extra Keras callbacks for `model.fit`.
+        layer_norm: "hm_lstm" only: layer normalization in the cell.
+        slope_annealing: "hm_lstm" only: anneal the hard-sigmoid slope per epoch
+            (`SlopeAnnealing`: `min(5, 1 + 0.04 * epoch)`; an epoch is `steps_per_epoch`
+            batches here, not a pass over the corpus); False keeps the slope at 1.
 
     Returns:
         A `CharLMResult`.
 
     Raises:
-        ValueError: a split shorter than one window (checked before training).
+        ValueError: an unknown cell, or a split shorter than one window (checked before
+            training).
     """
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {list(CELLS)}; got {cell!r}")
+    if cell != "hm_lstm" and layer_norm:
+        raise ValueError("layer_norm applies to cell='hm_lstm' only")
+    if num_layers is None:
+        num_layers = 3 if cell == "hm_lstm" else 1
     if data_dir is None:
         data_dir = DEFAULT_DATA_DIR
         if not os.path.isdir(data_dir):
@@ -160,18 +244,31 @@ def train_char_lm(
             raise ValueError(f"the {split} split of {data_dir} has {size} characters, fewer than "
                              f"seq_len + 1 = {seq_len + 1}: give it more text or lower seq_len")
     keras.utils.set_random_seed(seed)
-    model = build_char_lm(len(corpus.vocab), cell=cell, quantizer=quantizer,
-                          stochastic=stochastic, units=units, num_layers=num_layers,
-                          embedding_dim=embedding_dim, seed=seed, learning_rate=learning_rate)
+    callbacks = list(callbacks or [])
+    if cell == "hm_lstm":
+        model = build_hm_lstm_lm(len(corpus.vocab), quantizer=quantizer, stochastic=stochastic,
+                                 units=units, num_layers=num_layers, layer_norm=layer_norm,
+                                 embedding_dim=embedding_dim, seed=seed,
+                                 learning_rate=learning_rate)
+        if slope_annealing:
+            callbacks.append(SlopeAnnealing())
+    else:
+        model = build_char_lm(len(corpus.vocab), cell=cell, quantizer=quantizer,
+                              stochastic=stochastic, units=units, num_layers=num_layers,
+                              embedding_dim=embedding_dim, seed=seed,
+                              learning_rate=learning_rate)
     train = text_data.window_dataset(corpus.train, seq_len, batch_size, shuffle=True, seed=seed,
                                      stride=max(1, seq_len // 2)).repeat()
     model.fit(train, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose,
-              callbacks=[*training_callbacks(work_dir, "train"), *(callbacks or [])])
+              callbacks=[*training_callbacks(work_dir, "train"), *callbacks])
     result = CharLMResult(
         cell=cell, quantizer=quantizer, stochastic=stochastic, seed=seed,
         valid_bpc=evaluate_bpc(model, corpus.valid, seq_len, max_chars=eval_chars),
         test_bpc=evaluate_bpc(model, corpus.test, seq_len, max_chars=eval_chars),
     )
+    if cell == "hm_lstm":
+        result.boundaries = word_boundary_scores(model, corpus.test, corpus.vocab, seq_len,
+                                                 max_chars=eval_chars)
     if export_dir is None:
         return result
 

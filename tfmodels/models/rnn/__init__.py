@@ -1,4 +1,5 @@
-"""Quantized RNN cells and layers (arXiv:1608.06902, 1611.07065, 1609.07061) and a char-LM.
+"""Quantized RNN cells and layers (arXiv:1608.06902, 1611.07065, 1609.07061), a char-LM, and the
+Hierarchical Multiscale LSTM (arXiv:1609.01704).
 
 Example:
     >>> from tfmodels.models.rnn import QuantLSTM
@@ -16,18 +17,38 @@ from tfmodels.models.rnn.layers import (
     quantizers,
 )
 from tfmodels.models.rnn.char_lm import char_lm
+from tfmodels.models.rnn.hmlstm import (
+    HMLSTM,
+    HMLSTMCell,
+    HMLSTMOutput,
+    SlopeAnnealing,
+    boundary,
+    boundary_states,
+    hard_sigmoid,
+    hm_lstm_cells,
+    hm_lstm_lm,
+)
 from tfmodels.models.rnn.step import rnn_layers, state_names, step_model, zero_states
 
 __all__ = [
+    "HMLSTM",
+    "HMLSTMCell",
+    "HMLSTMOutput",
     "QUANTIZER_PRESETS",
-    "RNN_LAYERS",
     "QuantGRU",
     "QuantGRUCell",
     "QuantLSTM",
     "QuantLSTMCell",
     "QuantSimpleRNN",
     "QuantSimpleRNNCell",
+    "RNN_LAYERS",
+    "SlopeAnnealing",
+    "boundary",
+    "boundary_states",
     "char_lm",
+    "hard_sigmoid",
+    "hm_lstm_cells",
+    "hm_lstm_lm",
     "quantizers",
     "rnn_layers",
     "state_names",

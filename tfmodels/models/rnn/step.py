@@ -6,7 +6,8 @@ char-LM, a sequence classifier) into `{"x": x_t, "<layer>_h": ..., ...} -> {"y":
 call of its cell. This is what a device runs: it needs no loop op, so it converts to builtin
 TFLite ops and to int8, and the caller keeps the states between calls.
 
-State names are `<rnn layer name>_<k>` with `k` = `h` (SimpleRNN, GRU) or `h`, `c` (LSTM).
+State names are `<rnn layer name>_<k>` with `k` = `h` (SimpleRNN, GRU) or `h`, `c` (LSTM), or
+the cell's own `state_suffixes` (`HMLSTMCell`: `h0`, `c0`, `z0`, `h1`, ... per stacked layer).
 """
 
 import keras
@@ -30,9 +31,12 @@ def state_names(model):
     names = []
     for layer in rnn_layers(model):
         sizes = _state_sizes(layer)
-        if len(sizes) not in _STATE_SUFFIXES:
-            raise ValueError(f"RNN layer {layer.name!r} has {len(sizes)} states; 1 or 2 supported")
-        names += [(f"{layer.name}_{s}", n) for s, n in zip(_STATE_SUFFIXES[len(sizes)], sizes)]
+        # A cell with other states names them (HMLSTMCell: h0, c0, z0, h1, ...).
+        suffixes = getattr(layer.cell, "state_suffixes", None) or _STATE_SUFFIXES.get(len(sizes))
+        if suffixes is None or len(suffixes) != len(sizes):
+            raise ValueError(f"RNN layer {layer.name!r} has {len(sizes)} states; 1 or 2 supported "
+                             "(or a cell with `state_suffixes`)")
+        names += [(f"{layer.name}_{s}", n) for s, n in zip(suffixes, sizes)]
     return names
 
 
