@@ -5,7 +5,7 @@ Example:
     >>> model = AdversarialAcousticModel(num_classes=12, num_domains=3, lstm_units=(16,))
 """
 
-from tfmodels.models.asr.features import LogMelFeatures, mel_filterbank
+from tfmodels.models.asr.features import LogMelFeatures, causal_normalize, mel_filterbank
 from tfmodels.models.asr.adversarial import (
     AdversarialAcousticModel,
     baseline_acoustic_model,
@@ -18,6 +18,7 @@ __all__ = [
     "LogMelFeatures",
     "baseline_acoustic_model",
     "beam_search_decode",
+    "causal_normalize",
     "collapse",
     "frame_noise_loss",
     "greedy_decode",
