@@ -43,3 +43,15 @@ def test_defaults(monkeypatch, parsed):
     assert calls[0].adversarial is True
     assert calls[0].data_dir == "data/speech"
     assert calls[0].epochs == asr.ASRConfig().epochs
+
+
+def test_feature_normalization_flag(monkeypatch, parsed):
+    calls = []
+    monkeypatch.setattr(asr, "run", lambda config, export, quantize: calls.append(config))
+    parsed()
+    train_asr.main()
+    parsed("--feature_normalization=causal")
+    train_asr.main()
+    assert [c.feature_normalization for c in calls] == ["utterance", "causal"]
+    with pytest.raises(flags.IllegalFlagValueError):
+        parsed("--feature_normalization=batch")

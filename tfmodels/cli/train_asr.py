@@ -28,6 +28,10 @@ _REVERSAL_SCALE = flags.DEFINE_float("reversal_scale", 0.3, "ASR: maximum revers
 _GAMMA = flags.DEFINE_float("gamma", 10.0, "ASR: steepness of the reversal ramp.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 3e-3, "ASR: Adam learning rate.")
 _BEAM_WIDTH = flags.DEFINE_integer("beam_width", 0, "ASR: CTC beam width; 0 decodes greedily.")
+_FEATURE_NORMALIZATION = flags.DEFINE_enum(
+    "feature_normalization", "utterance", ["utterance", "causal", "global"],
+    "ASR: log-mel normalization; causal/global also export the raw-audio streaming .tflite.",
+)
 _EXPORT = flags.DEFINE_bool(
     "asr_export", True, "ASR: write the streaming .tflite and the transcriber SavedModel."
 )
@@ -46,6 +50,7 @@ def main():
         gamma=_GAMMA.value,
         learning_rate=_LEARNING_RATE.value,
         beam_width=_BEAM_WIDTH.value,
+        feature_normalization=_FEATURE_NORMALIZATION.value,
         export_dir=os.path.join(common_flags.EXPORT_DIR.value, "asr"),
         work_dir=common_flags.WORK_DIR.value
         or os.path.join(common_flags.EXPORT_DIR.value, "runs", "asr"),

@@ -302,3 +302,60 @@ def test_keras_round_trip_keeps_adapted_statistics(kind, tmp_path):
     # Far from the zero initial mean: the statistics are the adapted ones, not a fresh build.
     assert np.abs(keras.ops.convert_to_numpy(loaded.mean)).min() > 1.0
     assert loaded.normalization == kind and loaded.time_constant == 5.0
+
+
+def stream_features(front, wave):
+    """Steps `front` over `wave` as a device does: primed buffer, whole chunks, zero tail."""
+    states = {n: np.zeros((1,) + s, np.float32) for n, s in front.state_shapes().items()}
+    states["audio_buffer"] = wave[None, : front.overlap]
+    frames = len(wave) // front.frame_step
+    rest = wave[front.overlap :]
+    need = frames * front.frame_step + front.frame_length - front.frame_step - front.overlap
+    rest = np.pad(rest, (0, -(-need // front.chunk_samples) * front.chunk_samples - len(rest)))
+    pieces = []
+    for start in range(0, len(rest), front.chunk_samples):
+        y, states = front(rest[None, start : start + front.chunk_samples], states)
+        states = {k: keras.ops.convert_to_numpy(v) for k, v in states.items()}
+        pieces.append(keras.ops.convert_to_numpy(y)[0])
+    return np.concatenate(pieces)[:frames], states
+
+
+@pytest.mark.parametrize("kind", ["none", "global", "causal"])
+@pytest.mark.parametrize("chunk_frames", [1, 3, 8])
+def test_streaming_front_end_gives_the_offline_frames(adapted, kind, chunk_frames):
+    from tfmodels.models.asr.features import StreamingLogMelFeatures
+
+    layers, waves = adapted
+    layer = layers.get(kind) or LogMelFeatures(num_mel_bins=12, normalization="none")
+    front = StreamingLogMelFeatures.from_features(layer, chunk_frames)
+    assert front.chunk_samples == 160 * chunk_frames and front.overlap == 240
+    wave = waves[1]
+    offline = keras.ops.convert_to_numpy(layer(wave[None]))[0]
+    streamed, states = stream_features(front, wave)
+    # A DFT by matmul, not the FFT: equal up to float rounding.
+    np.testing.assert_allclose(streamed, offline, atol=1e-3)
+    assert sorted(states) == sorted(front.state_shapes())
+    if kind == "causal":
+        # The state is the running statistics minus the global ones: it has moved.
+        assert np.abs(states["norm_mean"]).max() > 0.1
+
+
+def test_streaming_front_end_arguments_and_config():
+    from tfmodels.models.asr.features import StreamingLogMelFeatures
+
+    with pytest.raises(ValueError, match="utterance"):
+        StreamingLogMelFeatures(4)
+    with pytest.raises(ValueError, match="mean and variance"):
+        StreamingLogMelFeatures(4, normalization="causal")
+    with pytest.raises(ValueError, match="values"):
+        StreamingLogMelFeatures(4, num_mel_bins=8, normalization="global", mean=[0.0] * 7,
+                                variance=[1.0] * 8)
+    with pytest.raises(ValueError, match="chunk_frames"):
+        StreamingLogMelFeatures(0, normalization="none")
+    front = StreamingLogMelFeatures(2, num_mel_bins=8, normalization="causal",
+                                    mean=np.arange(8.0), variance=np.ones(8), time_constant=9)
+    clone = StreamingLogMelFeatures.from_config(front.get_config())
+    assert clone.get_config() == front.get_config()
+    np.testing.assert_array_equal(clone.mean_values, np.arange(8.0))
+    assert clone.state_shapes() == {"audio_buffer": (240,), "norm_mean": (8,),
+                                    "norm_variance": (8,)}

@@ -379,3 +379,167 @@ def _waveform_batches(data, lengths, batch_size):
         if valid is None:
             valid = np.full(waveform.shape[0], waveform.shape[1])
         yield waveform, np.asarray(valid).reshape(-1).astype(np.int64)
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class StreamingLogMelFeatures(keras.layers.Layer):
+    """`LogMelFeatures` one chunk of raw audio at a time, carrying its state: the device front end.
+
+    Each call takes `chunk_frames * frame_step` new samples and the state, and returns the
+    `chunk_frames` feature frames they complete and the new state:
+    - `audio_buffer` `(frame_length - frame_step,)`: the samples before the chunk that its
+      first windows overlap;
+    - with `normalization="causal"`, `norm_mean` and `norm_variance` `(num_mel_bins,)`: the
+      running statistics *minus* the global ones, so the all-zero state starts an utterance
+      from the global statistics (what `LiteRTStepper`'s zero states give).
+    Frames are windowed and transformed by a real DFT written as two matmuls with fixed
+    cos/sin matrices (the Hann window folded in), so the graph converts to TFLite builtin ops
+    (`FULLY_CONNECTED`, `LOG`, ...) in every mode; its power spectrum equals the FFT's up to
+    float rounding.
+
+    Frame `t` of an utterance covers samples `[t * frame_step, t * frame_step + frame_length)`
+    (`LogMelFeatures`), so an utterance starts with `audio_buffer` holding its first
+    `frame_length - frame_step` samples and the chunks following them; chunks past its end
+    are zeros. Stepping an utterance this way gives `LogMelFeatures`'s frames.
+
+    Args:
+        chunk_frames: feature frames per call.
+        mean, variance: the global per-bin statistics (`LogMelFeatures.mean` / `.variance`);
+            required for "global" and "causal".
+        **features: the `LogMelFeatures` arguments (`normalization`: "global", "causal" or
+            "none"; per-utterance statistics are not causal).
+
+    Call arguments:
+        audio: `(batch, chunk_frames * frame_step)` float samples.
+        states: `{state name: (batch, *shape)}` as `state_shapes()` names them.
+
+    Returns:
+        `(features (batch, chunk_frames, num_mel_bins), {state name: new state})`.
+
+    Example:
+    >>> front = StreamingLogMelFeatures(chunk_frames=4, num_mel_bins=8, normalization="none")
+    >>> states = {n: np.zeros((1,) + s, "float32") for n, s in front.state_shapes().items()}
+    >>> frames, states = front(np.zeros((1, 640), "float32"), states)
+    >>> tuple(frames.shape)
+    (1, 4, 8)
+    """
+
+    def __init__(self, chunk_frames, mean=None, variance=None, **features):
+        layer_kwargs = {k: features.pop(k) for k in ("name", "dtype", "trainable")
+                        if k in features}
+        super().__init__(**layer_kwargs)
+        if isinstance(chunk_frames, bool) or not isinstance(chunk_frames, int) or (
+            chunk_frames < 1
+        ):
+            raise ValueError(f"chunk_frames must be a positive integer, got {chunk_frames!r}")
+        # A template for the arguments' checks and derived constants, not a sublayer.
+        f = LogMelFeatures(**features)
+        if f.normalization == "utterance":
+            raise ValueError(
+                "normalization='utterance' needs the whole utterance; a streaming front end "
+                "takes 'causal', 'global' or 'none'"
+            )
+        self.chunk_frames = chunk_frames
+        self.feature_config = {
+            k: v for k, v in f.get_config().items() if k not in ("name", "dtype", "trainable")
+        }
+        self.frame_length, self.frame_step = f.frame_length, f.frame_step
+        self.num_mel_bins, self.normalization = f.num_mel_bins, f.normalization
+        self.log_floor, self.decay = f.log_floor, f.decay
+        self._filters = f._filters
+        if self.normalization in ("global", "causal"):
+            if mean is None or variance is None:
+                raise ValueError(
+                    f"normalization={self.normalization!r} needs the global mean and "
+                    "variance (the adapted LogMelFeatures' statistics)"
+                )
+            bins = self.num_mel_bins
+            mean = np.asarray(mean, np.float32).reshape(-1)
+            variance = np.asarray(variance, np.float32).reshape(-1)
+            if mean.shape != (bins,) or variance.shape != (bins,):
+                raise ValueError(
+                    f"mean and variance need {bins} values, got {mean.shape[0]} and "
+                    f"{variance.shape[0]}"
+                )
+            self.mean_values, self.variance_values = mean, variance
+        else:
+            self.mean_values = self.variance_values = None
+        n = np.arange(f.frame_length)[:, None]
+        k = np.arange(f.fft_length // 2 + 1)[None, :]
+        angle = 2.0 * np.pi * n * k / f.fft_length
+        window = f._window.astype(np.float64)[:, None]
+        self._cos = (window * np.cos(angle)).astype(np.float32)
+        self._sin = (window * np.sin(angle)).astype(np.float32)
+
+    @classmethod
+    def from_features(cls, layer, chunk_frames, **kwargs):
+        """The streaming twin of a (built, adapted) `LogMelFeatures` layer."""
+        config = {k: v for k, v in layer.get_config().items()
+                  if k not in ("name", "dtype", "trainable")}
+        if layer.normalization in ("global", "causal"):
+            kwargs.setdefault("mean", keras.ops.convert_to_numpy(layer.mean))
+            kwargs.setdefault("variance", keras.ops.convert_to_numpy(layer.variance))
+        return cls(chunk_frames, **config, **kwargs)
+
+    @property
+    def chunk_samples(self):
+        """New samples per call: `chunk_frames * frame_step`."""
+        return self.chunk_frames * self.frame_step
+
+    @property
+    def overlap(self):
+        """Samples carried from one chunk to the next: `frame_length - frame_step`."""
+        return self.frame_length - self.frame_step
+
+    def state_shapes(self):
+        """`{state name: shape without batch}`, in input order."""
+        shapes = {"audio_buffer": (self.overlap,)}
+        if self.normalization == "causal":
+            shapes["norm_mean"] = (self.num_mel_bins,)
+            shapes["norm_variance"] = (self.num_mel_bins,)
+        return shapes
+
+    def build(self, audio_shape=None, states_shape=None):
+        self.built = True
+
+    def call(self, audio, states):
+        x = ops.concatenate([ops.cast(states["audio_buffer"], "float32"),
+                             ops.cast(audio, "float32")], axis=1)
+        new_states = {"audio_buffer": x[:, self.chunk_samples:]}
+        frames = ops.stack(
+            [x[:, t * self.frame_step : t * self.frame_step + self.frame_length]
+             for t in range(self.chunk_frames)],
+            axis=1,
+        )
+        real = ops.matmul(frames, ops.convert_to_tensor(self._cos))
+        imag = ops.matmul(frames, ops.convert_to_tensor(self._sin))
+        power = ops.square(real) + ops.square(imag)
+        mel = ops.matmul(power, ops.convert_to_tensor(self._filters))
+        features = ops.log(mel + self.log_floor)
+        if self.normalization == "none":
+            return features, new_states
+        mean = ops.convert_to_tensor(self.mean_values)
+        variance = ops.convert_to_tensor(self.variance_values)
+        if self.normalization == "global":
+            return (features - mean) * ops.rsqrt(variance + _EPSILON), new_states
+        features, last_mean, last_variance = causal_normalize(
+            features, states["norm_mean"] + mean, states["norm_variance"] + variance,
+            self.decay, return_state=True,
+        )
+        new_states["norm_mean"] = last_mean - mean
+        new_states["norm_variance"] = last_variance - variance
+        return features, new_states
+
+    def compute_output_spec(self, audio, states):
+        batch = audio.shape[0]
+        features = keras.KerasTensor((batch, self.chunk_frames, self.num_mel_bins))
+        return features, {name: keras.KerasTensor((batch,) + shape)
+                          for name, shape in self.state_shapes().items()}
+
+    def get_config(self):
+        config = {**super().get_config(), **self.feature_config,
+                  "chunk_frames": self.chunk_frames}
+        if self.mean_values is not None:
+            config["mean"] = self.mean_values.tolist()
+            config["variance"] = self.variance_values.tolist()
+        return config
