@@ -111,6 +111,8 @@ class StreamingTranscriber:
     Attributes:
         log_probs: `(frames, classes)` log-probabilities streamed so far.
         invoke_seconds: wall time of each invoke so far.
+        final_log_probs, final_invoke_seconds: those of the utterance `finish` completed
+            (its `samples // frame_step` feature frames' outputs).
     """
 
     def __init__(self, model, tokens, frame_step=160, separator=" ", beam_width=None,
@@ -195,6 +197,7 @@ class StreamingTranscriber:
             ids = greedy_collapse(log_probs.argmax(-1)) if len(log_probs) else []
         text = self.text(ids)
         self.final_log_probs = log_probs
+        self.final_invoke_seconds = self.invoke_seconds
         self.reset()
         return text
 
