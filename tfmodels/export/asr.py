@@ -35,6 +35,8 @@ Over REST: `POST /v1/models/<name>:predict` with
 Example:
     report = export_streaming_tflite(model, "export/asr_step.tflite", waveforms, mode="int8")
     log_probs = stream_tflite("export/asr_step.tflite", features)  # (frames, classes)
+    export_streaming_tflite(causal_model, "export/asr_stream.tflite", waveforms, raw_audio=True)
+    text = StreamingTranscriber("export/asr_stream.tflite", Vocabulary().tokens).transcribe(wave)
     path = export_transcriber(model, Vocabulary(), "export/serving", "asr")
 """
 
