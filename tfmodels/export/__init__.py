@@ -14,12 +14,20 @@ import importlib
 _MODULES = {
     "export_saved_model": "tfmodels.export.saved_model",
     "ExportReport": "tfmodels.export.tflite",
+    "StreamingTranscriber": "tfmodels.export.streaming_transcriber",
     "export_tflite": "tfmodels.export.tflite",
     "VerifyReport": "tfmodels.export.verify",
     "verify_tflite": "tfmodels.export.verify",
 }
 
-__all__ = ["ExportReport", "VerifyReport", "export_saved_model", "export_tflite", "verify_tflite"]
+__all__ = [
+    "ExportReport",
+    "StreamingTranscriber",
+    "VerifyReport",
+    "export_saved_model",
+    "export_tflite",
+    "verify_tflite",
+]
 
 
 def __getattr__(name):
