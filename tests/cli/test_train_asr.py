@@ -88,3 +88,15 @@ def test_bad_corpus_ends_with_one_error_line(parsed, tmp_path, capsys):
     assert err[0].startswith("tfmodels-train: error: ") and "is a command pipe" in err[0]
     assert "test/wav.scp, line 1" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_feature_normalization_flag(monkeypatch, parsed):
+    calls = []
+    monkeypatch.setattr(asr, "run", lambda config, export, quantize: calls.append(config))
+    parsed()
+    train_asr.main()
+    parsed("--feature_normalization=causal")
+    train_asr.main()
+    assert [c.feature_normalization for c in calls] == ["utterance", "causal"]
+    with pytest.raises(flags.IllegalFlagValueError):
+        parsed("--feature_normalization=batch")

@@ -170,3 +170,134 @@ def test_served_lengths_are_checked(served, lengths, message):
         fn(waveform=tf.zeros([2, 1600]), waveform_length=tf.constant(lengths, tf.int32))
     out = fn(waveform=tf.zeros([2, 1600]), waveform_length=tf.constant([1600, 0], tf.int32))
     np.testing.assert_array_equal(out["frame_length"].numpy(), [3, 0])
+
+
+# The device path: raw audio in, text out, with causal features.
+CHUNKS_MS = (10, 50, 200)
+
+
+@pytest.fixture(scope="module")
+def causal_model():
+    keras.utils.set_random_seed(1)
+    waves, labels = tone_utterances(24, 0)
+    model = AdversarialAcousticModel(
+        VOCABULARY.num_classes, num_domains=2, conv_filters=(24, 24), conv_strides=(2, 2),
+        lstm_units=(32,), adversary_units=4,
+        features={"num_mel_bins": 20, "normalization": "causal", "time_constant": 50})
+    model.get_layer("features").adapt(waves)
+    model.compile(optimizer=keras.optimizers.Adam(2e-2))
+    model.fit(*batch(waves, labels), batch_size=8, epochs=60, verbose=0)
+    return model, waves
+
+
+@pytest.fixture(scope="module")
+def stream_files(causal_model, tmp_path_factory):
+    model, waves = causal_model
+    folder = tmp_path_factory.mktemp("stream")
+    return {
+        mode: asr_export.export_streaming_tflite(
+            model, str(folder / f"stream_{mode}.tflite"), waves[:4], chunk_frames=8, mode=mode,
+            raw_audio=True)
+        for mode in ("float32", "int8")
+    }
+
+
+def offline_log_probs(model, wave):
+    out = model.predict({"waveform": wave[None], "waveform_length": np.array([len(wave)], "int32")},
+                        verbose=0)
+    logits = out["logits"][0].astype(np.float64)
+    top = logits.max(-1, keepdims=True)
+    return logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+
+
+def test_raw_audio_file_streams_the_offline_model(causal_model, stream_files):
+    from tfmodels.export.streaming_transcriber import StreamingTranscriber
+
+    model, _ = causal_model
+    report = stream_files["float32"]
+    assert not any(op.startswith("Flex") for op in report.op_types)
+    assert "audio" in [name for name, _, _ in report.inputs] or "audio" in str(report)
+    held_out, truth = tone_utterances(4, 99)
+    want = keras_transcripts(model, held_out)
+    assert sum(w == VOCABULARY.decode(t) for w, t in zip(want, truth)) >= 3
+    transcriber = StreamingTranscriber(report.path, VOCABULARY.tokens)
+    for wave, expected in zip(held_out, want):
+        offline = offline_log_probs(model, wave)
+        # 10, 50, 200 ms, and 37 ms: not a whole number of 10 ms hops.
+        for chunk in [ms * 16 for ms in CHUNKS_MS] + [587]:
+            assert transcriber.transcribe(wave, chunk) == expected
+            np.testing.assert_allclose(transcriber.final_log_probs, offline, atol=1e-3)
+    # Partial transcripts grow as the audio arrives and end in the final one.
+    wave = held_out[0]
+    partials = [transcriber.feed(wave[i : i + 800]) for i in range(0, len(wave), 800)]
+    assert all(want[0].startswith(p) for p in partials) and partials[0] != want[0]
+    assert transcriber.finish() == want[0]
+
+
+def test_raw_audio_state_carries_across_chunks(causal_model, stream_files):
+    """Resetting a state between chunks changes what follows, so each one is really carried."""
+    from tfmodels.export.runtime import LiteRTRunner, LiteRTStepper
+    from tfmodels.export.streaming_transcriber import StreamingTranscriber
+
+    model, _ = causal_model
+    wave = tone_utterances(1, 5)[0][0]
+    runner = LiteRTRunner(stream_files["float32"].path)
+    good = StreamingTranscriber(runner, VOCABULARY.tokens)
+    good.transcribe(wave, 587)
+    reference = good.final_log_probs
+    for state in ("audio_buffer", "norm_mean", "conv_1_buffer", "lstm_1_h"):
+        class Forgetful(LiteRTStepper):
+            def step(self, inputs):
+                out = super().step(inputs)
+                self.states[state] = np.zeros_like(self.states[state])
+                return out
+
+        forgetful = StreamingTranscriber(runner, VOCABULARY.tokens)
+        forgetful.stepper = Forgetful(runner, ["audio"])
+        forgetful.reset()
+        forgetful.transcribe(wave, 587)
+        assert np.abs(forgetful.final_log_probs - reference).max() > 1e-2, state
+
+
+def test_int8_raw_audio_agreement(causal_model, stream_files):
+    """Full int8 (front end included) is reported, not exact: the log-mel input of the
+    encoder loses the quiet bins in 8 bits. The float32 file above is the exact one."""
+    from tfmodels.export.streaming_transcriber import StreamingTranscriber
+
+    model, _ = causal_model
+    report = stream_files["int8"]
+    assert "int8" in report.weight_dtypes
+    held_out, _ = tone_utterances(6, 123)
+    want = keras_transcripts(model, held_out)
+    transcriber = StreamingTranscriber(report.path, VOCABULARY.tokens)
+    got, frames = [], []
+    for wave in held_out:
+        got.append(transcriber.transcribe(wave, 800))
+        offline = offline_log_probs(model, wave).argmax(-1)
+        frames.append(np.mean(transcriber.final_log_probs.argmax(-1) == offline))
+    agreement = np.mean([g == w for g, w in zip(got, want)])
+    print(f"int8 raw-audio file: transcripts {agreement:.2f}, frame argmax {np.mean(frames):.2f}")
+    assert np.mean(frames) > 0.7
+
+
+def test_raw_audio_export_needs_causal_features(trained, tmp_path):
+    model, waves = trained
+    with pytest.raises(ValueError, match="utterance"):
+        asr_export.export_streaming_tflite(model, str(tmp_path / "x.tflite"), waves[:1],
+                                           raw_audio=True)
+    assert not (tmp_path / "x.tflite").exists()
+
+
+def test_transcriber_imports_without_keras_or_tensorflow(stream_files):
+    script = (
+        "import sys, numpy as np\n"
+        "sys.modules['keras'] = None; sys.modules['tensorflow'] = None\n"
+        "from tfmodels.export.streaming_transcriber import StreamingTranscriber\n"
+        "t = StreamingTranscriber(sys.argv[1], ['a', 'b', 'c', 'd'], beam_width=4)\n"
+        "t.feed(np.zeros(3000, np.float32))\n"
+        "print(repr(t.finish()), t.final_log_probs.shape)\n")
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    result = subprocess.run([sys.executable, "-c", script, stream_files["float32"].path],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("(5, 5)")  # 3000 // 160 = 18 frames -> 5 outputs

@@ -310,3 +310,37 @@ def test_experiment_saves_runs_resumes_and_tabulates(tmp_path, monkeypatch):
     adversarial_babble = next(r for r in rows if r.startswith("| babble | adversarial"))
     assert "| 2 |" in adversarial_babble
     assert "0.400 ± 0.071" in adversarial_babble  # unseen WER 0.35, 0.45
+
+
+def test_causal_run_exports_the_raw_audio_stream(corpus, tmp_path):
+    from tfmodels.export.streaming_transcriber import StreamingTranscriber
+
+    config = asr.ASRConfig(data_dir=str(corpus), seen_noises=("babble",), adversarial=False,
+                           export_dir=str(tmp_path / "asr"), seed=2,
+                           feature_normalization="causal", **TINY)
+    result, exported = asr.run(config, calibration_utterances=2, print_fn=lambda *_: None)
+    features = result.model.get_layer("features")
+    assert features.normalization == "causal"
+    # Adapted on the training set before training: no longer the zero / one initial values.
+    assert np.abs(keras.ops.convert_to_numpy(features.mean)).min() > 0.5
+    for key in ("stream_tflite", "stream_tflite.dynamic_int8"):
+        assert os.path.isfile(exported[key])
+    record = asr.load_splits(corpus, ("babble",))[2]["clean"][0]
+    wave = asr.read_waveform(record)
+    out = result.model.predict(
+        {"waveform": wave[None], "waveform_length": np.array([len(wave)], "int32")}, verbose=0)
+    logits = out["logits"][0]
+    want = speech.Vocabulary().decode(asr.greedy_decode(out["logits"], out["frame_length"])[0])
+    transcriber = StreamingTranscriber(exported["stream_tflite"], speech.Vocabulary().tokens)
+    assert transcriber.transcribe(wave, 800) == want
+    # One epoch may still decode to nothing; the frames themselves are the offline ones.
+    log_softmax = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(
+        -1, keepdims=True)) - logits.max(-1, keepdims=True)
+    np.testing.assert_allclose(transcriber.final_log_probs, log_softmax, atol=1e-3)
+
+
+def test_bad_feature_normalization_fails_first(tmp_path):
+    config = asr.ASRConfig(data_dir=str(tmp_path / "none"), feature_normalization="batch")
+    with pytest.raises(ValueError, match="feature_normalization"):
+        asr.train_asr(config)
+    assert not (tmp_path / "none").exists()

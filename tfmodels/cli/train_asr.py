@@ -44,6 +44,10 @@ _VOCABULARY = flags.DEFINE_string(
     "per line) or a comma-separated list of words.")
 _VERBOSE = flags.DEFINE_integer(
     "asr_verbose", 1, "ASR: Keras progress (0 silent, 1 progress bars, 2 one line per epoch).")
+_FEATURE_NORMALIZATION = flags.DEFINE_enum(
+    "feature_normalization", "utterance", ["utterance", "causal", "global"],
+    "ASR: log-mel normalization; causal/global also export the raw-audio streaming .tflite.",
+)
 _EXPORT = flags.DEFINE_bool(
     "asr_export", True, "ASR: write the streaming .tflite and the transcriber SavedModel."
 )
@@ -64,6 +68,7 @@ def main():
         gamma=_GAMMA.value,
         learning_rate=_LEARNING_RATE.value,
         beam_width=_BEAM_WIDTH.value,
+        feature_normalization=_FEATURE_NORMALIZATION.value,
         export_dir=os.path.join(common_flags.EXPORT_DIR.value, "asr"),
         work_dir=common_flags.WORK_DIR.value
         or os.path.join(common_flags.EXPORT_DIR.value, "runs", "asr"),

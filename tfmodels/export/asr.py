@@ -5,8 +5,12 @@ Streaming (`export_streaming_tflite`, `stream_tflite`): the acoustic model's ste
 encoder state (causal-convolution buffers, LSTM `h`/`c`) and returns per-frame CTC
 log-probabilities and the new state. Its LSTMs are unrolled over the chunk, so it converts to
 TFLite builtin ops only, full int8 (ranges calibrated on states met while stepping real
-utterances). The features themselves are normalized per utterance (`LogMelFeatures`), so the
-device computes them for the utterance (or with running statistics) and streams them in.
+utterances). With per-utterance feature normalization the device must compute the features of
+the whole utterance before streaming them in; a model trained with causal features
+(`LogMelFeatures(normalization="causal")`) exports instead with `raw_audio=True`: one file from
+a chunk of raw 16 kHz samples (plus the audio overlap and running statistics in its state) to
+log-probabilities, framing, DFT, mel, log and normalization inside, which
+`tfmodels.export.streaming_transcriber.StreamingTranscriber` turns into text with numpy only.
 
 Serving (`export_transcriber`): a TF Serving SavedModel, `base_dir/name/<version>/`, whose one
 signature, `serving_default`, takes
@@ -31,6 +35,8 @@ Over REST: `POST /v1/models/<name>:predict` with
 Example:
     report = export_streaming_tflite(model, "export/asr_step.tflite", waveforms, mode="int8")
     log_probs = stream_tflite("export/asr_step.tflite", features)  # (frames, classes)
+    export_streaming_tflite(causal_model, "export/asr_stream.tflite", waveforms, raw_audio=True)
+    text = StreamingTranscriber("export/asr_stream.tflite", Vocabulary().tokens).transcribe(wave)
     path = export_transcriber(model, Vocabulary(), "export/serving", "asr")
 """
 
@@ -40,6 +46,7 @@ import numpy as np
 
 from tfmodels.export import saved_model
 from tfmodels.export.runtime import LiteRTRunner
+from tfmodels.export.streaming_transcriber import StreamingTranscriber
 from tfmodels.export.tflite import export_tflite
 
 
@@ -68,30 +75,74 @@ def step_through(step_fn, features, state_shapes, chunk_frames):
     return np.concatenate(pieces, axis=0)
 
 
-def calibration_steps(model, step, waveforms, chunk_frames, max_samples=64):
+class KerasStepper:
+    """A Keras step model behind `LiteRTStepper`'s interface (`step`, `reset`, `states`).
+
+    So `StreamingTranscriber` streams the Keras step model exactly as it streams the file:
+    calibration and tests share the device's chunking. `record`, if given, is called with
+    every step's full input dict.
+    """
+
+    def __init__(self, step, data_inputs, record=None):
+        self.model = step
+        self.shapes = {t.name: tuple(t.shape[1:]) for t in step.inputs}
+        self.data_inputs = list(data_inputs)
+        self.record = record
+        self.reset()
+
+    def input_shape(self, name):
+        return self.shapes[name]
+
+    def reset(self):
+        self.states = {name: np.zeros((1,) + shape, np.float32)
+                       for name, shape in self.shapes.items() if name not in self.data_inputs}
+
+    def step(self, inputs):
+        feed = {**{k: np.asarray(v, np.float32) for k, v in inputs.items()}, **self.states}
+        if self.record:
+            self.record(feed)
+        out = self.model(feed, training=False)
+        out = {k: keras.ops.convert_to_numpy(v) for k, v in out.items()}
+        self.states = {name: out[f"new_{name}"] for name in self.states}
+        return {k: v for k, v in out.items() if not k.startswith("new_")}
+
+
+def calibration_steps(model, step, waveforms, chunk_frames, max_samples=64, raw_audio=False):
     """Step-model inputs (chunks and the states they arrive with) met on real utterances.
 
     Returns:
         `{input name: array with a leading sample axis}` for `export_tflite`.
     """
-    shapes = model.state_shapes()
-    samples = {name: [] for name in ["features", *shapes]}
+    shapes = model.state_shapes(raw_audio) if raw_audio else model.state_shapes()
+    data = "audio" if raw_audio else "features"
+    samples = {name: [] for name in [data, *shapes]}
 
     def record(inputs):
         for name, value in inputs.items():
-            samples[name].append(value[0])
+            samples[name].append(np.asarray(value)[0])
         out = step(inputs, training=False)
         return {k: keras.ops.convert_to_numpy(v) for k, v in out.items()}
 
-    for waveform in waveforms:
-        step_through(record, utterance_features(model, waveform), shapes, chunk_frames)
-    count = len(samples["features"])
+    if raw_audio:
+        frame_step = model.get_layer("features").frame_step
+        transcriber = StreamingTranscriber(
+            KerasStepper(step, ["audio"], record=record), tokens=None, frame_step=frame_step)
+        for waveform in waveforms:
+            transcriber.feed(waveform)
+            transcriber.reset()
+    else:
+        for waveform in waveforms:
+            step_through(record, utterance_features(model, waveform), shapes, chunk_frames)
+    count = len(samples[data])
+    if not count:
+        raise ValueError("representative_data is too short to fill one step of the model")
     pick = np.linspace(0, count - 1, min(count, max_samples)).round().astype(int)
     return {name: np.stack(values)[pick] for name, values in samples.items()}
 
 
 def export_streaming_tflite(
-    model, path, representative_data, chunk_frames=8, mode="float32", max_calibration=64
+    model, path, representative_data, chunk_frames=8, mode="float32", max_calibration=64,
+    raw_audio=False,
 ):
     """Exports the streaming step model of `model` as a builtin-ops `.tflite`.
 
@@ -105,14 +156,18 @@ def export_streaming_tflite(
         mode: an `export_tflite` mode; "int8" is full integer with float32 I/O, calibrated on
             `representative_data` (which every mode takes, so one call serves both).
         max_calibration: at most this many calibration steps, spread over the utterances.
+        raw_audio: export the raw-audio step model (`step_model(raw_audio=True)`: audio
+            chunks of `chunk_frames * frame_step` samples in, front end inside) that
+            `StreamingTranscriber` runs; the model's features must be causal.
 
     Returns:
         The `ExportReport` of `export_tflite`.
     """
     if not len(representative_data):
         raise ValueError("representative_data must hold at least one utterance")
-    step = model.step_model(chunk_frames)
-    data = calibration_steps(model, step, representative_data, chunk_frames, max_calibration)
+    step = model.step_model(chunk_frames, raw_audio=raw_audio)
+    data = calibration_steps(
+        model, step, representative_data, chunk_frames, max_calibration, raw_audio=raw_audio)
     return export_tflite(step, path, mode=mode, representative_data=data, builtin_only=True)
 
 

@@ -61,6 +61,9 @@ class ASRConfig:
             gradient held the CTC loss near 3.6 (clean WER 0.29 on the default corpus, babble
             seen, seed 0); 0.3 trains as well as the baseline.
         noise_weight: discriminator loss weight.
+        feature_normalization: `LogMelFeatures` normalization: "utterance" (whole-utterance
+            statistics), or "causal" / "global" (statistics adapted on the training set before
+            training), which also export the raw-audio streaming `.tflite` of the device.
         beam_width: 0 decodes greedily, otherwise CTC beam search with this width.
         max_train_utterances: cap on distinct training utterances (None = all).
         export_dir: where the `.keras` model and results go (None = nothing written).
@@ -90,6 +93,7 @@ class ASRConfig:
     gamma: float = 10.0
     ramp_fraction: float = 1.0
     noise_weight: float = 1.0
+    feature_normalization: str = "utterance"
     beam_width: int = 0
     max_train_utterances: int | None = None
     export_dir: str | None = None
@@ -297,6 +301,7 @@ def build_model(config, num_classes, num_domains, ramp_steps):
         tap_layer=config.tap_layer,
         adversary_units=config.adversary_units,
         noise_weight=config.noise_weight,
+        features={"normalization": config.feature_normalization},
     )
     if config.adversarial:
         return AdversarialAcousticModel(
@@ -433,6 +438,11 @@ def train_asr(config, callbacks=None):
     """
     if not config.seen_noises:
         raise ValueError("seen_noises must name at least one noise type")
+    if config.feature_normalization not in ("utterance", "causal", "global"):
+        raise ValueError(
+            "feature_normalization must be 'utterance', 'causal' or 'global', got "
+            f"{config.feature_normalization!r}"
+        )
     if config.epochs < 1 or config.batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {config.epochs}, {config.batch_size}")
     # Everything is validated before training: a run must not fail after it, unsaved.
@@ -461,6 +471,8 @@ def train_asr(config, callbacks=None):
     steps = config.epochs * -(-len(splits["train"]) // config.batch_size)
     ramp_steps = max(1, int(round(config.ramp_fraction * steps)))
     model = build_model(config, vocabulary.num_classes, len(noise_classes), ramp_steps)
+    if config.feature_normalization in ("global", "causal"):
+        model.get_layer("features").adapt(train)
     model.compile(optimizer=make_optimizer(config, steps))
     start = time.time()
     history = model.fit(
@@ -584,6 +596,17 @@ def run(config, export=True, quantize=True, calibration_utterances=8, print_fn=p
         )
         exported["tflite"] = report.path
         print_fn(str(report))
+        if config.feature_normalization != "utterance":
+            # The device file: raw audio in (front end inside), for StreamingTranscriber.
+            # Int8 weights only: full int8 activations lose the quiet mel bins of the front end.
+            for mode in ("float32", "dynamic_int8") if quantize else ("float32",):
+                suffix = "" if mode == "float32" else f".{mode}"
+                path = os.path.join(config.export_dir, f"{stem}_stream{suffix}.tflite")
+                report = asr_export.export_streaming_tflite(
+                    result.model, path, waveforms, mode=mode, raw_audio=True
+                )
+                exported[f"stream_tflite{suffix}"] = report.path
+                print_fn(str(report))
         exported["saved_model"] = asr_export.export_transcriber(
             result.model, data.vocabulary, os.path.join(config.export_dir, "serving"), stem
         )

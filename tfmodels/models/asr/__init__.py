@@ -5,7 +5,12 @@ Example:
     >>> model = AdversarialAcousticModel(num_classes=12, num_domains=3, lstm_units=(16,))
 """
 
-from tfmodels.models.asr.features import LogMelFeatures, mel_filterbank
+from tfmodels.models.asr.features import (
+    LogMelFeatures,
+    StreamingLogMelFeatures,
+    causal_normalize,
+    mel_filterbank,
+)
 from tfmodels.models.asr.adversarial import (
     AdversarialAcousticModel,
     baseline_acoustic_model,
@@ -16,8 +21,10 @@ from tfmodels.models.asr.decoding import beam_search_decode, collapse, greedy_de
 __all__ = [
     "AdversarialAcousticModel",
     "LogMelFeatures",
+    "StreamingLogMelFeatures",
     "baseline_acoustic_model",
     "beam_search_decode",
+    "causal_normalize",
     "collapse",
     "frame_noise_loss",
     "greedy_decode",

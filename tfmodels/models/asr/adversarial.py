@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from tfmodels.layers.gradient_reversal import GradientReversal
-from tfmodels.models.asr.features import LogMelFeatures
+from tfmodels.models.asr.features import LogMelFeatures, StreamingLogMelFeatures
 
 
 @keras.saving.register_keras_serializable("tfmodels")
@@ -179,7 +179,7 @@ class AdversarialAcousticModel(keras.Model):
             },
         )
 
-    def step_model(self, chunk_frames=8):
+    def step_model(self, chunk_frames=8, raw_audio=False):
         """A streaming step model with this model's current weights (a snapshot, not shared).
 
         The step model consumes `chunk_frames` normalized feature frames (the output of the
@@ -190,15 +190,23 @@ class AdversarialAcousticModel(keras.Model):
         builtin ops. Zero states start an utterance; stepping through its frames (the last
         chunk zero-padded) reproduces this model's log-softmax logits.
 
+        With `raw_audio`, the step model starts from raw audio instead: input `audio`
+        `(B, chunk_frames * frame_step)` samples, and the front end's states first
+        (`StreamingLogMelFeatures`: `audio_buffer`, and `norm_mean`, `norm_variance` for
+        causal normalization), so one graph runs framing, DFT, mel, log, the causal
+        normalization and the encoder. The features layer must be causal ("causal",
+        "global" or "none" normalization).
+
         Args:
             chunk_frames: feature frames per step; a multiple of the product of
                 `conv_strides`.
+            raw_audio: take raw audio chunks (see above) instead of feature frames.
 
         Returns:
-            A `keras.Model` with inputs `features` `(B, chunk_frames, num_mel_bins)`, then
-            `conv_{i}_buffer` and `lstm_{i}_h`, `lstm_{i}_c` in `state_names()` order;
-            outputs `log_probs` `(B, chunk_frames / stride, num_classes)` and `new_<state>`
-            for each state.
+            A `keras.Model` with inputs `features` `(B, chunk_frames, num_mel_bins)` (or
+            `audio` and the front-end states), then `conv_{i}_buffer` and `lstm_{i}_h`,
+            `lstm_{i}_c` in `state_names(raw_audio)` order; outputs `log_probs`
+            `(B, chunk_frames / stride, num_classes)` and `new_<state>` for each state.
         """
         stride = 1
         for s in self.conv_strides:
@@ -211,9 +219,19 @@ class AdversarialAcousticModel(keras.Model):
                 f"got {chunk_frames!r}"
             )
         num_mel_bins = self.get_layer("features").num_mel_bins
-        features = keras.Input(shape=(chunk_frames, num_mel_bins), name="features")
-        inputs, outputs, copies = [features], {}, []
-        x = features
+        if raw_audio:
+            front = self.front_end(chunk_frames)
+            audio = keras.Input(shape=(front.chunk_samples,), name="audio")
+            states = {name: keras.Input(shape=shape, name=name)
+                      for name, shape in front.state_shapes().items()}
+            x, new_states = front(audio, states)
+            inputs, outputs, copies = [audio, *states.values()], {}, []
+            for name, value in new_states.items():
+                outputs[f"new_{name}"] = keras.layers.Identity(name=f"new_{name}")(value)
+        else:
+            features = keras.Input(shape=(chunk_frames, num_mel_bins), name="features")
+            inputs, outputs, copies = [features], {}, []
+            x = features
         channels = num_mel_bins
         for i, (filters, stride_i) in enumerate(zip(self.conv_filters, self.conv_strides)):
             name = f"conv_{i + 1}"
@@ -251,16 +269,23 @@ class AdversarialAcousticModel(keras.Model):
             layer.set_weights(self.get_layer(name).get_weights())
         return step
 
-    def state_names(self):
+    def front_end(self, chunk_frames):
+        """The `StreamingLogMelFeatures` twin of this model's features layer (its statistics)."""
+        return StreamingLogMelFeatures.from_features(
+            self.get_layer("features"), chunk_frames, name="front_end"
+        )
+
+    def state_names(self, raw_audio=False):
         """Names of the step model's state inputs, in input order."""
-        names = [f"conv_{i + 1}_buffer" for i in range(len(self.conv_filters))]
+        names = list(self.front_end(1).state_shapes()) if raw_audio else []
+        names += [f"conv_{i + 1}_buffer" for i in range(len(self.conv_filters))]
         for i in range(len(self.lstm_units)):
             names += [f"lstm_{i + 1}_h", f"lstm_{i + 1}_c"]
         return names
 
-    def state_shapes(self):
+    def state_shapes(self, raw_audio=False):
         """`{state name: shape without batch}` of the step model's states."""
-        shapes = {}
+        shapes = dict(self.front_end(1).state_shapes()) if raw_audio else {}
         channels = self.get_layer("features").num_mel_bins
         for i, filters in enumerate(self.conv_filters):
             shapes[f"conv_{i + 1}_buffer"] = (self.conv_kernel - 1, channels)
