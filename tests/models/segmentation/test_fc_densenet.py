@@ -60,7 +60,7 @@ def test_factories_pass_every_keyword_through(factory):
     kwargs = dict(
         growth_rate=2, layers_per_block=1, bottleneck_layers=2, initial_filters=4, dropout=0.0,
         weight_decay=0.0, batch_norm_momentum=0.5, input_shape=(32, 32, 3), quantize=True,
-        name="x",
+        dtype="mixed_bfloat16", name="x",
     )
     model = factory(num_classes=3, **kwargs)
     assert type(model) is FCDenseNet
@@ -68,6 +68,7 @@ def test_factories_pass_every_keyword_through(factory):
     assert model.get_layer("bottleneck_layer1_conv").filters == 2
     assert model.get_layer("down0_layer0_bn").momentum == 0.5
     assert isinstance(model.get_layer("logits"), QuantConv2D)
+    assert {layer.dtype_policy.name for layer in model.layers[1:]} == {"mixed_bfloat16"}
 
 
 @tf_only
