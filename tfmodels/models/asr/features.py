@@ -149,7 +149,7 @@ class LogMelFeatures(keras.layers.Layer):
         mel = ops.matmul(power, ops.convert_to_tensor(self._filters))
         features = ops.log(mel + self.log_floor)
         if not self.normalize:
-            return features
+            return ops.cast(features, self.compute_dtype)
         frames = ops.shape(features)[1]
         if lengths is None:
             mask = ops.ones_like(features[:, :, :1])
@@ -161,7 +161,8 @@ class LogMelFeatures(keras.layers.Layer):
         mean = ops.sum(features * mask, axis=1, keepdims=True) / count
         centered = (features - mean) * mask
         variance = ops.sum(ops.square(centered), axis=1, keepdims=True) / count
-        return centered * ops.rsqrt(variance + 1e-5)
+        # Computed in float32; returned in the compute dtype the layer's policy declares.
+        return ops.cast(centered * ops.rsqrt(variance + 1e-5), self.compute_dtype)
 
     def compute_output_shape(self, waveform_shape, lengths_shape=None):
         samples = waveform_shape[1]
