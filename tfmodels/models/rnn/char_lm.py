@@ -118,4 +118,8 @@ def char_lm(
         dtype=dtype,
         name="logits",
     )(x)
-    return keras.Model(inputs, logits, name=name)
+    model = keras.Model(inputs, logits, name=name)
+    if dtype is not None:
+        # The model's own policy is what `compile` reads to add loss scaling (mixed_float16).
+        model.dtype_policy = dtype
+    return model
