@@ -61,6 +61,91 @@ def check_layer(layer_factory, input_shape, tmp_path, training_step=True, atol=1
     return model
 
 
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    input_shape=None,
+    input_data=None,
+    mixed_policies=("mixed_float16", "mixed_bfloat16"),
+    **kwargs,
+):
+    """Keras's own layer-conformance harness, plus a training check under mixed precision.
+
+    1. `keras.src.testing.TestCase.run_layer_test` (the harness Keras runs over its own
+       layers: config and serialization round trips, build, symbolic and eager calls, a
+       compiled training step, and `run_mixed_precision_check`: under `mixed_float16` the
+       output has the dtype the symbolic call promises and every float weight is float32).
+       Tests may use `keras.src` testing helpers; library code may not.
+    2. For each of `mixed_policies`: the layer built with that `dtype` and called with
+       `training=True` returns finite values in the compute dtype with float32 weights, and a
+       compiled `fit` step on it (Keras adds loss scaling for `mixed_float16`) gives a finite
+       loss and changes a trainable weight. Keras's check (1) calls the layer at inference only;
+       the QAT range updates and stochastic quantizers run in training. This step is not
+       jit-compiled (check 1's step is).
+
+    Args:
+        layer_cls: the layer class, or a callable taking the same keyword arguments (`dtype`
+            included) that returns a layer (e.g. a quantized cell inside `keras.layers.RNN`).
+        init_kwargs: constructor keyword arguments.
+        input_shape, input_data: one of them, as for Keras's harness (input_data for integer
+            or structured inputs).
+        mixed_policies: policies of check 2 (empty to skip it).
+        **kwargs: any other `run_layer_test` argument (expected_output_shape, call_kwargs,
+            run_training_check, ...).
+    """
+    from keras.src.testing import TestCase
+
+    TestCase().run_layer_test(
+        layer_cls, init_kwargs, input_shape=input_shape, input_data=input_data, **kwargs
+    )
+    if input_data is None:
+        input_data = np.random.default_rng(0).normal(size=input_shape).astype("float32")
+    for policy in mixed_policies:
+        check_mixed_precision(
+            lambda: layer_cls(**{**init_kwargs, "dtype": policy}), input_data, policy
+        )
+
+
+def check_mixed_precision(layer_factory, input_data, policy):
+    """Check 2 of `run_layer_test` for one layer built with `dtype=policy` (a mixed one)."""
+    compute_dtype = keras.DTypePolicy(policy).compute_dtype
+    layer = layer_factory()
+    outputs = keras.tree.flatten(layer(input_data, training=True))
+    for output in outputs:
+        assert keras.backend.standardize_dtype(output.dtype) == compute_dtype, (
+            f"{layer.name}: output {output.dtype} under {policy}"
+        )
+        assert np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(output, "float32"))).all()
+    float_weights = [w for w in layer.weights if "float" in keras.backend.standardize_dtype(w.dtype)]
+    assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in float_weights)
+
+    class Wrapper(keras.Model):
+        def __init__(self, inner):
+            super().__init__(dtype=policy)
+            self.inner = inner
+
+        def call(self, x, training=False):
+            return keras.tree.flatten(self.inner(x, training=training))[0]
+
+    model = Wrapper(layer_factory())
+    eager = model(input_data)
+    y = np.random.default_rng(1).normal(size=tuple(eager.shape)).astype("float32")
+    optimizer = keras.optimizers.SGD(0.01)
+    if model.dtype_policy.name == "mixed_float16":
+        # What compile adds by itself, with a small initial scale: the default 2**15 can
+        # overflow float16 gradients, and the skipped step would change no weight.
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=2.0**4)
+    # Not jit-compiled: Keras's check 1 already ran a compiled step; this one is about dtypes,
+    # and skipping XLA keeps it fast on JAX.
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=False)
+    before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    history = model.fit(input_data, y, batch_size=len(y), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])
+    after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    if before:
+        assert any(not np.array_equal(a, b) for a, b in zip(before, after)), "no weight changed"
+
+
 def run_step_tflite(path, sequence):
     """Steps a step-model `.tflite` (`(x, *states) -> (y, *states)`) over `sequence` from zero
     states in the LiteRT interpreter and returns every step's `y` (batch axis dropped).

@@ -226,3 +226,80 @@ def _channels_first_call(layer, x):
 
     # TensorFlow's CPU kernels run NCHW convolutions only under XLA (without oneDNN).
     return tf.function(layer, jit_compile=True)(x)
+
+
+# Keras's layer-conformance harness over every public Quant layer, mixed precision included
+# (tests/testing_utils.run_layer_test). Tiny shapes; the quantizers cover int8 (range-tracking
+# activation quantizers), deterministic and stochastic low-bit kernels.
+CONFORMANCE = {
+    "activation_uniform": (ActivationQuantizer, {}, (2, 3)),
+    "activation_binary": (ActivationQuantizer, {"quantizer": Binary(stochastic=True)}, (2, 3)),
+    "dense_int8_in_out": (
+        QuantDense,
+        {"units": 3, "kernel_quantizer": Uniform(), "input_quantizer": ACT,
+         "output_quantizer": ACT},
+        (2, 4),
+    ),
+    "dense_ternary_stochastic": (
+        QuantDense, {"units": 3, "kernel_quantizer": Ternary(stochastic=True), "seed": 1}, (2, 4)
+    ),
+    "conv_int8_input": (
+        QuantConv2D,
+        {"filters": 2, "kernel_size": 3, "kernel_quantizer": Uniform(per_channel=True),
+         "input_quantizer": ACT},
+        (1, 4, 4, 2),
+    ),
+    "conv_exponential_output": (
+        QuantConv2D,
+        {"filters": 2, "kernel_size": 1, "kernel_quantizer": Exponential(bits=4),
+         "output_quantizer": ACT},
+        (1, 4, 4, 2),
+    ),
+    "conv_transpose_int8_input": (
+        QuantConv2DTranspose,
+        {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same",
+         "kernel_quantizer": Uniform(), "input_quantizer": ACT},
+        (1, 2, 2, 3),
+    ),
+    "conv_transpose_pow2_per_channel": (
+        QuantConv2DTranspose,
+        {"filters": 2, "kernel_size": 2, "kernel_quantizer": Pow2Ternary(scale="max_abs",
+                                                                         per_channel=True)},
+        (1, 2, 2, 3),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFORMANCE))
+def test_keras_layer_conformance_with_mixed_precision(case):
+    layer_cls, init_kwargs, input_shape = CONFORMANCE[case]
+    testing_utils.run_layer_test(layer_cls, init_kwargs, input_shape=input_shape)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_activation_quantizer_range_stays_float32_under_mixed_precision(policy):
+    aq = ActivationQuantizer(dtype=policy)
+    x = np.array([[-1.0, 0.5, 2.0]], "float32")
+    y = aq(x, training=True)
+    assert keras.backend.standardize_dtype(y.dtype) == aq.compute_dtype
+    # The first batch sets the range exactly, in float32 (2.0 - 1.0 are exact in both).
+    assert [keras.backend.standardize_dtype(w.dtype) for w in aq.weights] == ["float32"] * 3
+    np.testing.assert_array_equal([_np(aq.range_min), _np(aq.range_max)], [-1.0, 2.0])
+    float32_out = ActivationQuantizer()(x, training=True)
+    np.testing.assert_allclose(_np(ops.cast(y, "float32")), _np(float32_out), atol=1e-2)
+
+
+def test_mixed_kernel_is_quantized_from_the_float32_shadow_weight():
+    # 1 + 2**-12 rounds to 1.0 in float16; quantized in float32 first, the int8 level of the
+    # float32 kernel is what the layer computes with (cast to float16 after fake-quant).
+    layer = QuantDense(2, kernel_quantizer=Uniform(), use_bias=False, dtype="mixed_float16")
+    layer.build((None, 2))
+    layer.kernel.assign(np.array([[1.0, 0.5], [-0.25, 1.0 + 2.0**-12]], "float32"))
+    expected = QuantDense(2, kernel_quantizer=Uniform(), use_bias=False)
+    expected.build((None, 2))
+    expected.kernel.assign(layer.kernel)
+    got = layer.quantized_kernel()
+    assert keras.backend.standardize_dtype(got.dtype) == "float16"
+    np.testing.assert_array_equal(
+        _np(got), _np(ops.cast(expected.quantized_kernel(), "float16"))
+    )

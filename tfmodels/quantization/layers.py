@@ -43,6 +43,10 @@ class ActivationQuantizer(keras.layers.Layer):
 
     Shapes: any; output shape = input shape.
 
+    Mixed precision: under a `mixed_float16` / `mixed_bfloat16` policy the range variables stay
+    float32 (they are not autocast), the batch statistics and the fake-quant are computed in
+    float32, and the output is cast to the compute dtype.
+
     Example:
     >>> aq = ActivationQuantizer()
     >>> y = aq(keras.ops.ones((2, 3)), training=True)
@@ -69,21 +73,26 @@ class ActivationQuantizer(keras.layers.Layer):
 
     def build(self, input_shape):
         if self.tracks_range:
+            # float32 and never autocast: a float16 copy of the range would mix dtypes with the
+            # float32 batch statistics (TensorFlow refuses) and lose the moving average's
+            # small updates. BatchNormalization keeps its moving statistics the same way.
             self.range_min = self.add_weight(
                 name="range_min", shape=(), initializer=keras.initializers.Constant(-6.0),
-                trainable=False,
+                trainable=False, dtype="float32", autocast=False,
             )
             self.range_max = self.add_weight(
                 name="range_max", shape=(), initializer=keras.initializers.Constant(6.0),
-                trainable=False,
+                trainable=False, dtype="float32", autocast=False,
             )
             self.initialized = self.add_weight(
-                name="initialized", shape=(), initializer="zeros", trainable=False
+                name="initialized", shape=(), initializer="zeros", trainable=False,
+                dtype="float32", autocast=False,
             )
 
     def call(self, inputs, training=None):
         if not self.tracks_range:
-            return self.quantizer(inputs, training=bool(training), seed=self.seed_generator)
+            outputs = self.quantizer(inputs, training=bool(training), seed=self.seed_generator)
+            return ops.cast(outputs, self.compute_dtype)
         if training:
             x = ops.stop_gradient(ops.cast(inputs, "float32"))
             if self.quantizer.symmetric:
@@ -102,7 +111,7 @@ class ActivationQuantizer(keras.layers.Layer):
             self.initialized.assign(1.0)
         else:
             lo, hi = self.range_min, self.range_max
-        return self.quantizer.fake_quant(inputs, lo, hi)
+        return ops.cast(self.quantizer.fake_quant(inputs, lo, hi), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -117,10 +126,21 @@ class ActivationQuantizer(keras.layers.Layer):
 
 
 class _QuantizedKernelMixin:
-    """Shared by the Quant* layers: quantizer arguments, sub-layers, seeds and config."""
+    """Shared by the Quant* layers: quantizer arguments, sub-layers, seeds and config.
+
+    Mixed precision: the kernel variable is float32 and is not autocast; it is quantized in
+    float32 (the fake-quant levels of the float32 shadow weight, as in a float32 run) and the
+    quantized kernel is cast to the compute dtype. The activation quantizers follow the layer's
+    dtype policy (float32 ranges, outputs in the compute dtype).
+    """
 
     # The output-channel axis of the kernel (Conv2DTranspose kernels are (h, w, out, in)).
     _channel_axis = -1
+
+    def add_weight(self, *args, **kwargs):
+        if kwargs.get("name") == "kernel":
+            kwargs["autocast"] = False
+        return super().add_weight(*args, **kwargs)
 
     def _init_quantizers(self, kernel_quantizer, input_quantizer, output_quantizer, seed):
         self.kernel_quantizer = get_quantizer(kernel_quantizer, "kernel_quantizer")
@@ -133,14 +153,20 @@ class _QuantizedKernelMixin:
         )
         self.input_activation_quantizer = (
             ActivationQuantizer(
-                copy_quantizer(self.input_quantizer), seed=seed, name="input_quantizer"
+                copy_quantizer(self.input_quantizer),
+                seed=seed,
+                dtype=self.dtype_policy,
+                name="input_quantizer",
             )
             if self.input_quantizer is not None
             else None
         )
         self.output_activation_quantizer = (
             ActivationQuantizer(
-                copy_quantizer(self.output_quantizer), seed=seed, name="output_quantizer"
+                copy_quantizer(self.output_quantizer),
+                seed=seed,
+                dtype=self.dtype_policy,
+                name="output_quantizer",
             )
             if self.output_quantizer is not None
             else None
@@ -153,15 +179,17 @@ class _QuantizedKernelMixin:
             self.output_activation_quantizer.build(self.compute_output_shape(input_shape))
 
     def quantized_kernel(self, training=False):
-        """The kernel as the layer computes with it (what an int8 export stores)."""
-        if self.kernel_quantizer is None:
-            return self.kernel
-        return self.kernel_quantizer(
-            self.kernel,
-            training=bool(training),
-            seed=self.kernel_seed_generator,
-            channel_axis=self._channel_axis,
-        )
+        """The kernel as the layer computes with it (what an int8 export stores), in the
+        layer's compute dtype."""
+        kernel = ops.convert_to_tensor(self.kernel)
+        if self.kernel_quantizer is not None:
+            kernel = self.kernel_quantizer(
+                kernel,
+                training=bool(training),
+                seed=self.kernel_seed_generator,
+                channel_axis=self._channel_axis,
+            )
+        return ops.cast(kernel, self.compute_dtype)
 
     def _quantized_call(self, inputs, training, linear_op):
         if self.input_activation_quantizer is not None:

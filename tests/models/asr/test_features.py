@@ -359,3 +359,20 @@ def test_streaming_front_end_arguments_and_config():
     np.testing.assert_array_equal(clone.mean_values, np.arange(8.0))
     assert clone.state_shapes() == {"audio_buffer": (240,), "norm_mean": (8,),
                                     "norm_variance": (8,)}
+
+
+@pytest.mark.parametrize("normalization", ["utterance", "global", "causal", "none"])
+def test_mixed_precision_returns_the_compute_dtype_and_float32_values(normalization):
+    waveform = np.random.default_rng(0).normal(size=(2, 3200)).astype("float32")
+    layers = [LogMelFeatures(num_mel_bins=8, normalization=normalization, dtype=dtype)
+              for dtype in ("mixed_float16", "float32")]
+    outputs = []
+    for layer in layers:
+        if normalization in ("global", "causal"):
+            layer.adapt(waveform)
+        outputs.append(layer(waveform))
+    assert keras.backend.standardize_dtype(outputs[0].dtype) == "float16"
+    # The statistics stay float32 (never autocast); only the result is rounded to float16.
+    assert layers[0].weights == [] or all(w.dtype == "float32" for w in layers[0].weights)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(outputs[0]).astype("float32"),
+                               keras.ops.convert_to_numpy(outputs[1]), atol=5e-3, rtol=2e-3)

@@ -117,3 +117,64 @@ def test_binary_recurrent_weights_are_two_valued():
 def test_bad_quantizer_is_rejected():
     with pytest.raises(ValueError, match="recurrent_quantizer"):
         QuantLSTMCell(4, recurrent_quantizer="ternary")
+
+
+def _rnn_of(cell_cls, units=3, **cell_kwargs):
+    """A layer factory for Keras's harness: the cell (with the same dtype) in keras.layers.RNN."""
+
+    def make(dtype=None, **rnn_kwargs):
+        return keras.layers.RNN(cell_cls(units, dtype=dtype, **cell_kwargs), dtype=dtype,
+                                **rnn_kwargs)
+
+    return make
+
+
+@pytest.mark.parametrize("quant_cls, keras_cls, kwargs", CELLS, ids=IDS)
+@pytest.mark.parametrize("stochastic", [False, True], ids=["deterministic", "stochastic"])
+def test_keras_layer_conformance_with_mixed_precision(quant_cls, keras_cls, kwargs, stochastic):
+    from tests import testing_utils
+
+    quantizers = dict(
+        kernel_quantizer=Ternary(stochastic=stochastic),
+        recurrent_quantizer=Binary(stochastic=stochastic, scale="glorot"),
+        bias_quantizer=Pow2Ternary(stochastic=stochastic),
+    )
+    testing_utils.run_layer_test(
+        _rnn_of(quant_cls, **kwargs, **quantizers),
+        {"return_sequences": True},
+        input_shape=(2, 3, 2),
+        expected_output_shape=(2, 3, 3),
+    )
+
+
+@pytest.mark.parametrize("quant_cls, keras_cls, kwargs", CELLS, ids=IDS)
+def test_stochastic_cell_trains_in_a_plain_keras_rnn(quant_cls, keras_cls, kwargs):
+    # On JAX the loop is a `scan`: a sample drawn inside it leaked the seed generator's traced
+    # state (UnexpectedTracerError). The cell now draws before the loop, once per sequence.
+    cell = quant_cls(
+        4, kernel_quantizer=Ternary(stochastic=True),
+        recurrent_quantizer=Binary(stochastic=True, scale="glorot"), dropout=0.2, seed=3,
+        **kwargs,
+    )
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.RNN(cell), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    before = _np(cell.kernel).copy()
+    history = model.fit(_inputs((4, 5, 3)), np.ones((4, 1), "float32"), batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert not np.array_equal(before, _np(cell.kernel))
+    # The sample is dropped after the sequence, with Keras's dropout masks.
+    assert cell._sampled_weights is None
+
+
+def test_stochastic_cell_reuses_the_sample_drawn_before_the_loop():
+    cell = QuantSimpleRNNCell(6, kernel_quantizer=Ternary(stochastic=True), seed=0)
+    x = _inputs((2, 5))
+    state = [np.zeros((2, 6), "float32")]
+    cell.build(x.shape)
+    cell.get_dropout_mask(x)  # what keras.layers.RNN calls before its loop
+    steps = [_np(cell(x, state, training=True)[0]) for _ in range(3)]
+    for step in steps[1:]:
+        np.testing.assert_array_equal(step, steps[0])
+    cell.reset_dropout_mask()  # and after it
+    fresh = [_np(cell(x, state, training=True)[0]) for _ in range(3)]
+    assert any(not np.array_equal(f, steps[0]) for f in fresh)

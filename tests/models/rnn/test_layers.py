@@ -112,3 +112,30 @@ def test_config_round_trip_keeps_quantizers():
     assert clone.get_config() == layer.get_config()
     assert isinstance(clone.cell.kernel_quantizer, Ternary) and clone.cell.kernel_quantizer.stochastic
     assert clone.cell.dropout == 0.1 and clone.unroll
+
+
+@pytest.mark.parametrize("quant_cls, keras_cls", LAYERS, ids=IDS)
+def test_keras_layer_conformance_with_mixed_precision(quant_cls, keras_cls):
+    from tests import testing_utils
+
+    testing_utils.run_layer_test(
+        quant_cls,
+        dict(units=3, kernel_quantizer=Ternary(stochastic=True),
+             recurrent_quantizer=Pow2Ternary(), input_batch_norm=True, return_sequences=True),
+        input_shape=(2, 3, 2),
+        expected_output_shape=(2, 3, 3),
+    )
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_char_lm_conformance_with_mixed_precision(cell):
+    from tests import testing_utils
+    from tfmodels.models.rnn import char_lm
+
+    testing_utils.run_layer_test(
+        char_lm,
+        dict(vocabulary_size=5, cell=cell, units=3, embedding_dim=2,
+             kernel_quantizer=Ternary(), head_kernel_quantizer=Pow2Ternary(), seed=0),
+        input_data=np.array([[1, 2, 3], [4, 0, 1]], "int32"),
+        expected_output_shape=(2, 3, 5),
+    )

@@ -60,7 +60,7 @@ def test_factories_pass_every_keyword_through(factory):
     kwargs = dict(
         growth_rate=2, layers_per_block=1, bottleneck_layers=2, initial_filters=4, dropout=0.0,
         weight_decay=0.0, batch_norm_momentum=0.5, input_shape=(32, 32, 3), quantize=True,
-        name="x",
+        dtype="mixed_bfloat16", name="x",
     )
     model = factory(num_classes=3, **kwargs)
     assert type(model) is FCDenseNet
@@ -68,6 +68,7 @@ def test_factories_pass_every_keyword_through(factory):
     assert model.get_layer("bottleneck_layer1_conv").filters == 2
     assert model.get_layer("down0_layer0_bn").momentum == 0.5
     assert isinstance(model.get_layer("logits"), QuantConv2D)
+    assert {layer.dtype_policy.name for layer in model.layers[1:]} == {"mixed_bfloat16"}
 
 
 @tf_only
@@ -214,3 +215,47 @@ def test_qat_twin_converts_to_builtin_int8_tflite(tmp_path):
     assert report.weight_dtypes.get("float32", 0) == 0
     verify = verify_tflite(path, model, x)
     assert verify.min_argmax_agreement > 0.9
+
+
+@pytest.mark.parametrize("quantize", [False, True], ids=["float", "qat"])
+def test_keras_layer_conformance_with_mixed_precision(quantize):
+    from tests import testing_utils
+
+    testing_utils.run_layer_test(
+        FCDenseNet,
+        dict(num_classes=2, growth_rate=2, layers_per_block=1, initial_filters=2,
+             input_shape=(32, 32, 3), quantize=quantize),
+        input_shape=(1, 32, 32, 3),
+        expected_output_shape=(1, 32, 32, 2),
+    )
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_qat_model_fits_under_a_global_mixed_policy(policy):
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = tiny(growth_rate=2, initial_filters=2, input_shape=(32, 32, 3), quantize=True)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    model.compile(
+        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
+    labels = np.zeros((2, 32, 32), "int32")
+    history = model.fit(images(2, 32, 32), labels, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert keras.backend.standardize_dtype(model(images(1, 32, 32)).dtype) == policy[6:]
+    quantizer = model.get_layer("logits_quantizer")
+    assert keras.backend.standardize_dtype(quantizer.range_max.dtype) == "float32"
+    assert float(keras.ops.convert_to_numpy(quantizer.initialized)) == 1.0
+
+
+def test_dtype_is_in_the_config_and_checked():
+    model = tiny(input_shape=(32, 32, 3), dtype="mixed_bfloat16")
+    assert model.get_config()["dtype"] == "mixed_bfloat16"
+    assert FCDenseNet.from_config(model.get_config()).get_layer("stem_conv").compute_dtype == (
+        "bfloat16"
+    )
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="dtype"):
+        tiny(dtype="float17")

@@ -218,11 +218,14 @@ class LogMelFeatures(keras.layers.Layer):
 
     def build(self, waveform_shape=None, lengths_shape=None):
         if self.normalization in ("global", "causal"):
+            # float32 and never autocast: the features are computed in float32.
             self.mean = self.add_weight(
-                name="mean", shape=(self.num_mel_bins,), initializer="zeros", trainable=False
+                name="mean", shape=(self.num_mel_bins,), initializer="zeros", trainable=False,
+                dtype="float32", autocast=False,
             )
             self.variance = self.add_weight(
-                name="variance", shape=(self.num_mel_bins,), initializer="ones", trainable=False
+                name="variance", shape=(self.num_mel_bins,), initializer="ones", trainable=False,
+                dtype="float32", autocast=False,
             )
         self.built = True
 
@@ -296,6 +299,10 @@ class LogMelFeatures(keras.layers.Layer):
         return ops.log(mel + self.log_floor)
 
     def call(self, waveform, lengths=None):
+        # Computed in float32; returned in the compute dtype the layer's policy declares.
+        return ops.cast(self._normalized(waveform, lengths), self.compute_dtype)
+
+    def _normalized(self, waveform, lengths):
         features = self.log_mel(waveform, lengths)
         if self.normalization == "none":
             return features

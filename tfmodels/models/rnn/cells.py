@@ -16,9 +16,15 @@ a numeric scale (`Pow2Ternary`, `Exponential`: fixed levels) keep their own.
 
 Weights are quantized once per layer call when the cell runs inside `QuantSimpleRNN`,
 `QuantGRU` or `QuantLSTM` (one stochastic sample per minibatch, as the authors do, and the
-sampling happens outside the backend's loop, which JAX's `scan` requires); a cell wrapped in a
-plain `keras.layers.RNN` quantizes at every step, which gives the same result for deterministic
-quantizers.
+sampling happens outside the backend's loop, which JAX's `scan` requires). In a plain
+`keras.layers.RNN`, deterministic quantizers quantize at every step (same result); stochastic
+ones draw their sample before the loop, where `keras.layers.RNN` draws its dropout masks (it
+calls the cell's `get_dropout_mask` there), and reuse it at every step: one sample per
+minibatch too, and no random draw inside JAX's `scan` (which would leak the seed generator's
+traced state: `UnexpectedTracerError`).
+
+Mixed precision: the kernels and bias stay float32 and are not autocast; they are quantized in
+float32 and the quantized weights are cast to the cell's compute dtype.
 """
 
 import math
@@ -37,12 +43,29 @@ class _QuantCellMixin:
         self.recurrent_quantizer = get_quantizer(recurrent_quantizer, "recurrent_quantizer")
         self.bias_quantizer = get_quantizer(bias_quantizer, "bias_quantizer")
         self._cached_weights = None
+        self._sampled_weights = None
+
+    def add_weight(self, *args, **kwargs):
+        # Quantized in float32 from the float32 shadow weights, then cast (see `_quantize`).
+        if kwargs.get("name") in ("kernel", "recurrent_kernel", "bias"):
+            kwargs["autocast"] = False
+        return super().add_weight(*args, **kwargs)
+
+    @property
+    def _stochastic(self):
+        quantizers = (self.kernel_quantizer, self.recurrent_quantizer, self.bias_quantizer)
+        return any(q is not None and q.stochastic for q in quantizers)
 
     def _quantize(self, quantizer, weight, bound, training):
-        if quantizer is None or weight is None:
-            return weight
-        scale = bound if getattr(quantizer, "scale", None) == "glorot" else None
-        return quantizer(weight, training=bool(training), seed=self.seed_generator, scale=scale)
+        if weight is None:
+            return None
+        weight = ops.convert_to_tensor(weight)
+        if quantizer is not None:
+            scale = bound if getattr(quantizer, "scale", None) == "glorot" else None
+            weight = quantizer(
+                weight, training=bool(training), seed=self.seed_generator, scale=scale
+            )
+        return ops.cast(weight, self.compute_dtype)
 
     def quantized_weights(self, training=False):
         """`(kernel, recurrent_kernel, bias)` as the cell computes with them (bias may be None).
@@ -71,7 +94,28 @@ class _QuantCellMixin:
     def _weights(self, training):
         if self._cached_weights is not None:
             return self._cached_weights
+        if training and self._sampled_weights is not None:
+            return self._sampled_weights
         return self.quantized_weights(training)
+
+    def get_dropout_mask(self, step_input):
+        """Keras's dropout mask; also draws the stochastic weight sample of this sequence.
+
+        `keras.layers.RNN` calls this once before its loop (to keep the loop free of random
+        draws, which JAX's `scan` requires) and `reset_dropout_mask` after it; the sample is
+        used by training-mode steps until then. The cells' own steps read the mask through
+        `_input_dropout_mask`, so they never draw here.
+        """
+        if self._stochastic and self._cached_weights is None and self._sampled_weights is None:
+            self._sampled_weights = self.quantized_weights(training=True)
+        return super().get_dropout_mask(step_input)
+
+    def reset_dropout_mask(self):
+        self._sampled_weights = None
+        super().reset_dropout_mask()
+
+    def _input_dropout_mask(self, step_input):
+        return super().get_dropout_mask(step_input)
 
     def _single_dropout_mask(self):
         # One mask shared by all gates (Keras's implementation 2); implementation 1 splits the
@@ -117,7 +161,7 @@ class QuantSimpleRNNCell(_QuantCellMixin, keras.layers.SimpleRNNCell):
     def call(self, sequence, states, training=False):
         prev_output = states[0] if isinstance(states, (list, tuple)) else states
         kernel, recurrent_kernel, bias = self._weights(training)
-        dp_mask = self.get_dropout_mask(sequence)
+        dp_mask = self._input_dropout_mask(sequence)
         rec_dp_mask = self.get_recurrent_dropout_mask(prev_output)
         if training and dp_mask is not None:
             sequence = sequence * dp_mask
@@ -179,7 +223,7 @@ class QuantGRUCell(_QuantCellMixin, keras.layers.GRUCell):
             else:
                 input_bias = bias
         if training and 0.0 < self.dropout < 1.0:
-            inputs = inputs * self.get_dropout_mask(inputs)
+            inputs = inputs * self._input_dropout_mask(inputs)
         if training and 0.0 < self.recurrent_dropout < 1.0:
             h_tm1_dropped = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
         else:
@@ -247,7 +291,7 @@ class QuantLSTMCell(_QuantCellMixin, keras.layers.LSTMCell):
         h_tm1, c_tm1 = states[0], states[1]
         kernel, recurrent_kernel, bias = self._weights(training)
         if training and 0.0 < self.dropout < 1.0:
-            inputs = inputs * self.get_dropout_mask(inputs)
+            inputs = inputs * self._input_dropout_mask(inputs)
         if training and 0.0 < self.recurrent_dropout < 1.0:
             h_tm1 = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
         z = ops.matmul(inputs, kernel)

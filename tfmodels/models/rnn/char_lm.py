@@ -31,6 +31,7 @@ def char_lm(
     stateful=False,
     unroll=False,
     seed=None,
+    dtype=None,
     name="char_lm",
 ):
     """Builds a character language model.
@@ -51,6 +52,8 @@ def char_lm(
         stateful: keep states across batches (truncated BPTT over contiguous streams).
         unroll: unroll the recurrence (builtin-op TFLite export of the sequence model).
         seed: seed of initializers, dropout and stochastic quantizers.
+        dtype: dtype policy of every layer (None: the global policy), e.g. `"mixed_bfloat16"`;
+            weights stay float32 and are quantized in float32 (see the cells).
         name: model name.
 
     Returns:
@@ -83,6 +86,7 @@ def char_lm(
     x = keras.layers.Embedding(
         vocabulary_size, embedding_dim,
         embeddings_initializer=keras.initializers.RandomUniform(-0.1, 0.1, seed=next_seed()),
+        dtype=dtype,
         name="embedding",
     )(inputs)
     # Recurrence
@@ -99,15 +103,23 @@ def char_lm(
             kernel_initializer=keras.initializers.GlorotUniform(next_seed()),
             recurrent_initializer=keras.initializers.Orthogonal(seed=next_seed()),
             seed=next_seed(),
+            dtype=dtype,
             name=f"{cell}_{i}",
         )(x)
         if dropout:
-            x = keras.layers.Dropout(dropout, seed=next_seed(), name=f"dropout_{i}")(x)
+            x = keras.layers.Dropout(
+                dropout, seed=next_seed(), dtype=dtype, name=f"dropout_{i}"
+            )(x)
     # Softmax
     logits = QuantDense(
         vocabulary_size,
         kernel_quantizer=head_kernel_quantizer,
         kernel_initializer=keras.initializers.GlorotUniform(next_seed()),
+        dtype=dtype,
         name="logits",
     )(x)
-    return keras.Model(inputs, logits, name=name)
+    model = keras.Model(inputs, logits, name=name)
+    if dtype is not None:
+        # The model's own policy is what `compile` reads to add loss scaling (mixed_float16).
+        model.dtype_policy = dtype
+    return model

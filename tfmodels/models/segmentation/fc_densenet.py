@@ -119,6 +119,10 @@ class FCDenseNet(keras.Model):
             inference statistics far from the data after a short training run.
         input_shape: `(height, width, channels)`; height and width may be None.
         quantize: build the int8 QAT twin (see above).
+        dtype: dtype policy of every layer (None: the global policy), e.g. `"mixed_bfloat16"`
+            or `"mixed_float16"` for mixed precision: variables (and the QAT ranges) stay
+            float32, the layers compute in the policy's compute dtype, and the logits come out
+            in it (Keras losses cast them to float32). Inputs are float32 images.
         name: model name.
 
     Shapes: `(batch, h, w, channels)` -> `(batch, h, w, num_classes)` logits.
@@ -142,6 +146,7 @@ class FCDenseNet(keras.Model):
         batch_norm_momentum=0.9,
         input_shape=(None, None, 3),
         quantize=False,
+        dtype=None,
         name="fc_densenet",
         **kwargs,
     ):
@@ -150,11 +155,12 @@ class FCDenseNet(keras.Model):
         input_shape = tuple(input_shape)
         if len(input_shape) != 3:
             raise ValueError(f"input_shape must be (height, width, channels); got {input_shape}")
-        blocks = _Blocks(growth_rate, dropout, weight_decay, batch_norm_momentum)
+        policy = _dtype_policy(dtype)
+        blocks = _Blocks(growth_rate, dropout, weight_decay, batch_norm_momentum, policy)
 
         # Input
         inputs = keras.Input(input_shape, name="image")
-        x = InputSizeCheck(2**_NUM_POOLS, name="size_check")(inputs)
+        x = InputSizeCheck(2**_NUM_POOLS, dtype=policy, name="size_check")(inputs)
         x = blocks.conv(initial_filters, 3, "stem_conv")(x)
 
         # Downsampling path
@@ -179,8 +185,12 @@ class FCDenseNet(keras.Model):
         # mechanism), plus int8 logits so the converter needs no float tensor at the output.
         if quantize:
             inputs, logits = quantize_graph(inputs, logits)
-            logits = ActivationQuantizer(name="logits_quantizer")(logits)
+            logits = ActivationQuantizer(dtype=policy, name="logits_quantizer")(logits)
         super().__init__(inputs=inputs, outputs=logits, name=name, **kwargs)
+        self._dtype_name = None if policy is None else policy.name
+        if policy is not None:
+            # The model's own policy is what `compile` reads to add loss scaling (mixed_float16).
+            self.dtype_policy = policy
 
         self.num_classes = num_classes
         self.growth_rate = growth_rate
@@ -209,6 +219,7 @@ class FCDenseNet(keras.Model):
             "batch_norm_momentum": self.batch_norm_momentum,
             "input_shape": self.image_shape,
             "quantize": self.quantize,
+            "dtype": self._dtype_name,
         }
 
     def quantized_twin(self):
@@ -239,11 +250,12 @@ class FCDenseNet(keras.Model):
 class _Blocks:
     """The paper's building blocks, with the layer settings every block shares."""
 
-    def __init__(self, growth_rate, dropout, weight_decay, batch_norm_momentum):
+    def __init__(self, growth_rate, dropout, weight_decay, batch_norm_momentum, dtype):
         self.growth_rate = growth_rate
         self.dropout = dropout
         self.batch_norm_momentum = batch_norm_momentum
         self.weight_decay = weight_decay
+        self.dtype = dtype
 
     def regularizer(self):
         return keras.regularizers.L2(self.weight_decay) if self.weight_decay else None
@@ -255,15 +267,18 @@ class _Blocks:
             padding="same",
             kernel_initializer="he_uniform",
             kernel_regularizer=self.regularizer(),
+            dtype=self.dtype,
             name=name,
         )
 
     def bn_relu_conv(self, x, filters, kernel_size, name):
-        x = keras.layers.BatchNormalization(momentum=self.batch_norm_momentum, name=f"{name}_bn")(x)
-        x = keras.layers.ReLU(name=f"{name}_relu")(x)
+        x = keras.layers.BatchNormalization(
+            momentum=self.batch_norm_momentum, dtype=self.dtype, name=f"{name}_bn"
+        )(x)
+        x = keras.layers.ReLU(dtype=self.dtype, name=f"{name}_relu")(x)
         x = self.conv(filters, kernel_size, f"{name}_conv")(x)
         if self.dropout:
-            x = keras.layers.Dropout(self.dropout, name=f"{name}_dropout")(x)
+            x = keras.layers.Dropout(self.dropout, dtype=self.dtype, name=f"{name}_dropout")(x)
         return x
 
     def dense_block(self, x, num_layers, name):
@@ -272,13 +287,14 @@ class _Blocks:
         for i in range(num_layers):
             y = self.bn_relu_conv(x, self.growth_rate, 3, f"{name}_layer{i}")
             new.append(y)
-            x = keras.layers.Concatenate(name=f"{name}_concat{i}")([x, y])
-        fresh = new[0] if len(new) == 1 else keras.layers.Concatenate(name=f"{name}_new")(new)
-        return x, fresh
+            x = keras.layers.Concatenate(dtype=self.dtype, name=f"{name}_concat{i}")([x, y])
+        if len(new) == 1:
+            return x, new[0]
+        return x, keras.layers.Concatenate(dtype=self.dtype, name=f"{name}_new")(new)
 
     def transition_down(self, x, name):
         x = self.bn_relu_conv(x, x.shape[-1], 1, name)
-        return keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+        return keras.layers.MaxPooling2D(2, dtype=self.dtype, name=f"{name}_pool")(x)
 
     def transition_up(self, fresh, skip, name):
         """Upsamples only the previous block's new maps, then appends the skip connection."""
@@ -289,9 +305,23 @@ class _Blocks:
             padding="same",
             kernel_initializer="he_uniform",
             kernel_regularizer=self.regularizer(),
+            dtype=self.dtype,
             name=name,
         )(fresh)
-        return keras.layers.Concatenate(name=f"{name}_concat")([x, skip])
+        return keras.layers.Concatenate(dtype=self.dtype, name=f"{name}_concat")([x, skip])
+
+
+def _dtype_policy(dtype):
+    """`dtype` as a `keras.DTypePolicy` (None stays None: each layer takes the global policy)."""
+    if dtype is None:
+        return None
+    try:
+        return keras.dtype_policies.get(dtype)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"dtype must be a dtype policy name such as 'float32', 'mixed_float16' or "
+            f"'mixed_bfloat16', or None; got {dtype!r}"
+        ) from error
 
 
 def _check_arguments(num_classes, growth_rate, initial_filters, dropout, weight_decay):
