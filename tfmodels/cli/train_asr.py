@@ -28,6 +28,9 @@ _REVERSAL_SCALE = flags.DEFINE_float("reversal_scale", 0.3, "ASR: maximum revers
 _GAMMA = flags.DEFINE_float("gamma", 10.0, "ASR: steepness of the reversal ramp.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 3e-3, "ASR: Adam learning rate.")
 _BEAM_WIDTH = flags.DEFINE_integer("beam_width", 0, "ASR: CTC beam width; 0 decodes greedily.")
+_AUGMENT = flags.DEFINE_bool(
+    "asr_augment", False,
+    "ASR: augment training audio on the fly (speed, VTLP, reverb, band-limiting, gain).")
 _EXPORT = flags.DEFINE_bool(
     "asr_export", True, "ASR: write the streaming .tflite and the transcriber SavedModel."
 )
@@ -50,6 +53,7 @@ def main():
         work_dir=common_flags.WORK_DIR.value
         or os.path.join(common_flags.EXPORT_DIR.value, "runs", "asr"),
         verbose=2,
+        augment=_AUGMENT.value,
     )
     if common_flags.EPOCHS.value is not None:
         config.epochs = common_flags.EPOCHS.value
