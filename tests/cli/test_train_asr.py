@@ -43,3 +43,13 @@ def test_defaults(monkeypatch, parsed):
     assert calls[0].adversarial is True
     assert calls[0].data_dir == "data/speech"
     assert calls[0].epochs == asr.ASRConfig().epochs
+
+
+def test_augment_flag(monkeypatch, parsed):
+    calls = []
+    monkeypatch.setattr(asr, "run", lambda config, export, quantize: calls.append(config))
+    parsed("--asr_augment")
+    train_asr.main()
+    parsed()
+    train_asr.main()
+    assert [c.augment for c in calls] == [True, False]

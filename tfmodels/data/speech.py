@@ -609,6 +609,9 @@ def synthesize_speech(text, voice, speed=160, pitch=50, word_gap=0, sample_rate=
                                  stream=True)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if shutil.which(_ENGINE_PROGRAMS[engine]) is None:
+        raise FileNotFoundError(f"{_ENGINE_PROGRAMS[engine]} not found on PATH: install the "
+                                f"Debian package {_ENGINE_PACKAGES[engine]}")
     stretch = 160.0 / float(speed)
     f0_scale = 2.0 ** ((float(pitch) - 50.0) / 100.0)
     with tempfile.TemporaryDirectory(prefix="tfmodels-tts-") as folder:
@@ -839,8 +842,9 @@ def _resolve_engines(engines, holdout_engines):
         missing = [e for e in ENGINES if e not in installed]
         if not installed:
             raise FileNotFoundError(
-                "no speech synthesizer found on PATH: install the Debian packages "
-                + ", ".join(_ENGINE_PACKAGES[e] for e in ENGINES))
+                "no speech synthesizer found on PATH: install the Debian package 'espeak-ng' "
+                "(and, for more voices, " + ", ".join(_ENGINE_PACKAGES[e] for e in ENGINES[1:])
+                + ")")
         if missing:
             warnings.warn(
                 f"speech synthesizers {missing} are not installed, the corpus will have less "
