@@ -3,9 +3,13 @@
 Serdyuk et al., "Invariant Representations for Noisy Speech Recognition" (arXiv:1612.01928)
 train on Aurora-4 with clean speech plus a few "seen" noise types and test on seen and unseen
 noises. Aurora-4 is licensed and cannot be downloaded here, so `generate` builds a corpus of
-the same shape locally: `espeak-ng` speaks Aurora-2 style digit strings ("one oh seven",
-1-7 digits, "zero" and "oh" both used) in many voices, and `tfmodels.data.noise` corrupts them
-with synthesized noises at 0-20 dB SNR.
+the same shape locally: three free synthesizers (`espeak-ng`, `flite`, `festival`, those
+installed; see `ENGINES`) speak Aurora-2 style digit strings ("one oh seven", 1-7 digits,
+"zero" and "oh" both used, a quarter of them lone digits) in many voices, speaking rates,
+pitches and levels, and `tfmodels.data.noise` corrupts them with synthesized noises at 0-20 dB
+SNR. `generate(..., holdout_engines=("festival",))` keeps one synthesizer out of training and
+writes its utterances to `test_holdout_engine.jsonl`, to measure WER on voices from an engine
+the model never heard.
 
 Corpus layout (all paths in a manifest are relative to the manifest's folder):
 
@@ -16,12 +20,14 @@ Corpus layout (all paths in a manifest are relative to the manifest's folder):
       test_clean.jsonl    held-out speakers, clean
       test_seen.jsonl     the same utterances under seen-candidate noises, at every SNR
       test_unseen.jsonl   the same utterances under held-out noise types, at every SNR
+      test_holdout_engine.jsonl   clean utterances of `holdout_engines` only (if any)
       train/ dev/ test_clean/ test_seen/ test_unseen/   16 kHz mono 16-bit PCM WAV files
 
 Manifest lines are JSON objects:
 
     {"audio": "train/train-00003_babble_5dB.wav", "text": "one oh seven", "noise": "babble",
-     "snr_db": 5, "speaker": "en-gb+m3", "utterance": "train-00003"}
+     "snr_db": 5, "speaker": "en-gb+m3", "engine": "espeak-ng", "voice": "en-gb+m3",
+     "utterance": "train-00003"}
 
 Only `audio` and `text` are required by `load_manifest`; `noise` defaults to "clean", so an
 Aurora-4 set converted to such a manifest trains through the same pipeline.
