@@ -5,11 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := espeak-ng bazel-bootstrap
+DEBIAN_PACKAGES := espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts bazel-bootstrap
 
 .PHONY: setup deps-debian demo test test-tf test-jax test-bazel clean-venv
 
-# Debian packages: espeak-ng speaks the generated speech corpus; bazel-bootstrap builds BUILD.
+# Debian packages: espeak-ng, flite and festival (+ festvox voices) speak the generated speech
+# corpus; bazel-bootstrap builds BUILD.
 deps-debian:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

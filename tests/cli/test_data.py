@@ -78,3 +78,16 @@ def test_noisy_copy_of_a_brought_corpus(tmp_path):
     missing = _run("--dataset=noisy_copy", f"--out_dir={tmp_path / 'x'}")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "needs --source" in missing.stderr and not (tmp_path / "x").exists()
+def test_speech_engine_flags_reach_the_generator(tmp_path):
+    from tfmodels.data import speech
+
+    if not {"espeak-ng", "flite"} <= set(speech.available_engines()):
+        pytest.skip("needs espeak-ng and flite (Debian packages)")
+    result = _run("--dataset=speech", "--num_train=2", "--num_val=0", "--num_test=1",
+                  "--engines=espeak-ng,flite", "--holdout_engines=flite",
+                  f"--out_dir={tmp_path / 'speech'}")
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads((tmp_path / "speech" / "corpus.json").read_text())
+    assert metadata["engines"] == ["espeak-ng", "flite"]
+    assert metadata["holdout_engines"] == ["flite"]
+    assert (tmp_path / "speech" / f"{speech.HOLDOUT_SPLIT}.jsonl").is_file()

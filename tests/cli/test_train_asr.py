@@ -100,3 +100,11 @@ def test_feature_normalization_flag(monkeypatch, parsed):
     assert [c.feature_normalization for c in calls] == ["utterance", "causal"]
     with pytest.raises(flags.IllegalFlagValueError):
         parsed("--feature_normalization=batch")
+def test_augment_flag(monkeypatch, parsed):
+    calls = []
+    monkeypatch.setattr(asr, "run", lambda config, export, quantize: calls.append(config))
+    parsed("--asr_augment")
+    train_asr.main()
+    parsed()
+    train_asr.main()
+    assert [c.augment for c in calls] == [True, False]

@@ -308,8 +308,13 @@ def test_generated_corpus_layout(corpus):
     train_speakers = {e["speaker"] for e in splits["train"] + splits["dev"]}
     test_speakers = {e["speaker"] for e in splits["test_clean"]}
     assert not train_speakers & test_speakers
-    variants = {s.split("+")[1] for s in train_speakers}
-    assert not variants & {s.split("+")[1] for s in test_speakers}
+    # espeak-ng test voice variants never speak in training.
+    variants = {s.split("+")[1] for s in metadata["speakers"]["train"] if "+" in s}
+    assert not variants & {s.split("+")[1] for s in metadata["speakers"]["test"] if "+" in s}
+    for entries in splits.values():
+        for entry in entries:
+            assert entry["engine"] in metadata["engines"]
+            assert entry["voice"] in entry["speaker"]
     assert not list(corpus.parent.glob(".corpus.*"))  # no temporary folder left behind
 
 
@@ -347,7 +352,8 @@ def test_generation_is_deterministic(corpus, tmp_path):
 
 @needs_espeak
 def test_generate_is_atomic_and_refuses_to_overwrite(tmp_path, monkeypatch):
-    small = dict(SMALL, train_utterances=1, dev_utterances=0, test_utterances=1)
+    small = dict(SMALL, train_utterances=1, dev_utterances=0, test_utterances=1,
+                 engines=("espeak-ng",))
     out = generate(tmp_path / "c", seed=0, **small)
     with pytest.raises(FileExistsError, match="overwrite=True"):
         generate(out, **small)
@@ -417,3 +423,119 @@ def test_speech_dataset_reads_any_format_segments_and_mixes_noise(tmp_path):
                         noise_mixer=mixer, vary_noise=True)
     epochs = [next(iter(ds))["waveform"].numpy()[0] for _ in range(2)]
     assert not np.array_equal(epochs[0], epochs[1])
+# Voice diversity
+
+
+def _installed(*engines):
+    missing = [e for e in engines if e not in speech.available_engines()]
+    return pytest.mark.skipif(bool(missing), reason=f"speech synthesizers {missing} not installed "
+                              "(Debian packages espeak-ng, flite, festival + festvox-kallpc16k)")
+
+
+@pytest.mark.parametrize("engine", speech.ENGINES)
+def test_every_engine_speaks_and_follows_rate_and_pitch(engine):
+    if engine not in speech.available_engines():
+        pytest.skip(f"{engine} is not installed")
+    voice = {"espeak-ng": "en-us", "flite": "slt", "festival": "kal_diphone"}[engine]
+    say = lambda speed, pitch: speech.synthesize_speech(  # noqa: E731
+        "one two three", voice, speed=speed, pitch=pitch, engine=engine)
+    base, fast, high = say(160, 50), say(240, 50), say(160, 90)
+    assert base.dtype == np.float32 and 0.01 < np.abs(base).max() <= 1.0
+    assert len(base) > 0.5 * 16000
+    assert len(fast) < 0.85 * len(base)
+
+    def mean_f0(audio):
+        # Autocorrelation pitch over the loudest frames, 60-400 Hz.
+        frames = audio[: len(audio) // 640 * 640].reshape(-1, 640)
+        loud = frames[np.argsort((frames ** 2).sum(1))[-10:]]
+        lags = []
+        for frame in loud:
+            corr = np.correlate(frame, frame, "full")[639:]
+            lags.append(40 + np.argmax(corr[40:267]))
+        return 16000 / np.median(lags)
+
+    assert mean_f0(high) > 1.1 * mean_f0(base)
+
+
+def test_single_digit_fraction_sets_the_share_of_lone_words():
+    speakers = speech._speakers(0, 0.25)["train"]
+    lone = lambda fraction: np.mean([  # noqa: E731
+        len(p["text"].split()) == 1
+        for p in speech._utterance_plan("train", 400, speakers, 0, 7, fraction)])
+    assert lone(1.0) == 1.0
+    assert 0.05 < lone(0.0) < 0.25  # 1 in 7 by chance
+    assert 0.45 < lone(0.4) < 0.6  # 0.4 + 0.6 / 7
+
+
+@_installed("espeak-ng", "flite")
+def test_holdout_engine_speaks_only_its_own_split(tmp_path):
+    root = generate(tmp_path / "h", seed=3, engines=("espeak-ng", "flite"),
+                    holdout_engines=("flite",), **dict(SMALL, train_utterances=4))
+    metadata = json.loads((root / "corpus.json").read_text())
+    assert metadata["engines"] == ["espeak-ng", "flite"]
+    assert metadata["holdout_engines"] == ["flite"]
+    held = _read(root, speech.HOLDOUT_SPLIT)
+    assert len(held) == SMALL["test_utterances"]
+    assert {e["engine"] for e in held} == {"flite"} and {e["noise"] for e in held} == {"clean"}
+    load_manifest(root / f"{speech.HOLDOUT_SPLIT}.jsonl", Vocabulary())
+    for split in speech.SPLITS:
+        assert {e["engine"] for e in _read(root, split)} == {"espeak-ng"}
+
+
+@_installed("espeak-ng", "flite")
+def test_engines_take_turns_and_the_manifest_records_them(tmp_path):
+    root = generate(tmp_path / "m", seed=0, engines=("espeak-ng", "flite"),
+                    **dict(SMALL, train_utterances=12, dev_utterances=0))
+    clean = [e for e in _read(root, "train") if e["noise"] == "clean"]
+    engines = collections.Counter(e["engine"] for e in clean)
+    assert set(engines) == {"espeak-ng", "flite"} and min(engines.values()) >= 3
+    flite = [e for e in clean if e["engine"] == "flite"]
+    assert all(e["voice"] in speech.FLITE_VOICES for e in flite)
+    assert all(e["speaker"].startswith(f"flite:{e['voice']}#") for e in flite)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(engines=("espeak-ng",), holdout_engines=("flite",)), "must be among the engines"),
+    (dict(engines=("espeak-ng",), holdout_engines=("espeak-ng",)), "no engine to train on"),
+    (dict(engines=("sapi",)), r"unknown engines \['sapi'\]"),
+    (dict(engines="espeak-ng"), "list of engine names"),
+    (dict(single_digit_fraction=1.5), "single_digit_fraction"),
+])
+def test_generate_rejects_bad_engine_arguments(tmp_path, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        generate(tmp_path / "x", train_utterances=1, test_utterances=1, **kwargs)
+    assert not list(tmp_path.iterdir())
+
+
+def test_missing_engines_are_named(tmp_path, monkeypatch):
+    real_which = shutil.which
+    monkeypatch.setattr(speech.shutil, "which",
+                        lambda name: None if name == "flite" else real_which(name))
+    with pytest.raises(FileNotFoundError, match="Debian package 'flite'"):
+        generate(tmp_path / "x", engines=("flite",), train_utterances=1, test_utterances=1)
+    with pytest.raises(FileNotFoundError, match="Debian package 'flite'"):
+        speech.synthesize_speech("one", "slt", engine="flite")
+    assert "flite" not in speech.available_engines()
+    if shutil.which("espeak-ng") is not None:
+        with pytest.warns(UserWarning, match=r"\['flite'\].*'flite'"):
+            speech._resolve_engines(None, ())
+    assert not list(tmp_path.iterdir())
+
+
+def test_speech_dataset_applies_the_augment_hook(tmp_path):
+    path = tmp_path / "a.wav"
+    _write_wav(path, (np.arange(1000) % 100) * 100)
+    manifest = _write_manifest(tmp_path / "m.jsonl", [{"audio": "a.wav", "text": "one"}])
+    seen = []
+
+    def halve(waveform):
+        seen.append(len(waveform))
+        return waveform[::2] * 0.5
+
+    batch = next(iter(speech_dataset(manifest, Vocabulary(), 1, augment=halve)))
+    assert seen == [1000]
+    assert batch["waveform_length"].numpy().tolist() == [500]
+    plain = next(iter(speech_dataset(manifest, Vocabulary(), 1)))["waveform"].numpy()[0]
+    np.testing.assert_allclose(batch["waveform"].numpy()[0], plain[::2] * 0.5)
+    with pytest.raises(ValueError, match="augment"):
+        speech_dataset(manifest, Vocabulary(), 1, augment="speed")

@@ -3,7 +3,8 @@
 Usage:
   tfmodels-data --dataset=scenes   # street scenes in the CamVid layout -> data/scenes
   tfmodels-data --dataset=text     # stdlib-docstring character corpus  -> data/text
-  tfmodels-data --dataset=speech   # espeak-ng noisy connected digits   -> data/speech
+  tfmodels-data --dataset=speech   # noisy connected digits, espeak-ng/flite/festival -> data/speech
+  tfmodels-data --dataset=speech --holdout_engines=festival   # + test_holdout_engine.jsonl
   tfmodels-data --dataset=scenes --height=360 --width=480 --out_dir=data/scenes_full
   tfmodels-data --dataset=noisy_copy --source=my_corpus --out_dir=data/my_corpus_noisy \
       --seen_noise_types=babble,white   # a noisy copy of a speech corpus (any layout)
@@ -43,6 +44,10 @@ _NUM_VAL = flags.DEFINE_integer(
     "num_val", None, "scenes: validation frames; speech: dev utterances."
 )
 _NUM_TEST = flags.DEFINE_integer("num_test", None, "scenes: test frames; speech: test utterances.")
+_ENGINES = flags.DEFINE_list(
+    "engines", None, "speech: synthesizers (espeak-ng, flite, festival). Default: all installed.")
+_HOLDOUT_ENGINES = flags.DEFINE_list(
+    "holdout_engines", [], "speech: engines spoken only in the test_holdout_engine split.")
 _HEIGHT = flags.DEFINE_integer("height", None, "scenes: frame height (default 96).")
 _WIDTH = flags.DEFINE_integer("width", None, "scenes: frame width (default 128).")
 
@@ -67,7 +72,11 @@ def generate(dataset, out_dir, seed, overwrite):
 
         # The corpus `tfmodels-train --task=asr` generates when data/speech is missing.
         sizes = {**speech.DEFAULT_CORPUS, **_sizes(("train_utterances", "dev_utterances", "test_utterances"))}
-        return {"path": str(speech.generate(out_dir, seed=seed, overwrite=overwrite, **sizes))}
+        engines = tuple(_ENGINES.value) if _ENGINES.value else None
+        return {"path": str(speech.generate(out_dir, seed=seed, overwrite=overwrite,
+                                            engines=engines,
+                                            holdout_engines=tuple(_HOLDOUT_ENGINES.value),
+                                            **sizes))}
     if dataset == "noisy_copy":
         from tfmodels.data import corpora
 

@@ -48,6 +48,9 @@ _FEATURE_NORMALIZATION = flags.DEFINE_enum(
     "feature_normalization", "utterance", ["utterance", "causal", "global"],
     "ASR: log-mel normalization; causal/global also export the raw-audio streaming .tflite.",
 )
+_AUGMENT = flags.DEFINE_bool(
+    "asr_augment", False,
+    "ASR: augment training audio on the fly (speed, VTLP, reverb, band-limiting, gain).")
 _EXPORT = flags.DEFINE_bool(
     "asr_export", True, "ASR: write the streaming .tflite and the transcriber SavedModel."
 )
@@ -73,6 +76,7 @@ def main():
         work_dir=common_flags.WORK_DIR.value
         or os.path.join(common_flags.EXPORT_DIR.value, "runs", "asr"),
         verbose=_VERBOSE.value,
+        augment=_AUGMENT.value,
     )
     if common_flags.EPOCHS.value is not None:
         config.epochs = common_flags.EPOCHS.value

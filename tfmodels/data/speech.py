@@ -3,9 +3,13 @@
 Serdyuk et al., "Invariant Representations for Noisy Speech Recognition" (arXiv:1612.01928)
 train on Aurora-4 with clean speech plus a few "seen" noise types and test on seen and unseen
 noises. Aurora-4 is licensed and cannot be downloaded here, so `generate` builds a corpus of
-the same shape locally: `espeak-ng` speaks Aurora-2 style digit strings ("one oh seven",
-1-7 digits, "zero" and "oh" both used) in many voices, and `tfmodels.data.noise` corrupts them
-with synthesized noises at 0-20 dB SNR.
+the same shape locally: three free synthesizers (`espeak-ng`, `flite`, `festival`, those
+installed; see `ENGINES`) speak Aurora-2 style digit strings ("one oh seven", 1-7 digits,
+"zero" and "oh" both used, a quarter of them lone digits) in many voices, speaking rates,
+pitches and levels, and `tfmodels.data.noise` corrupts them with synthesized noises at 0-20 dB
+SNR. `generate(..., holdout_engines=("festival",))` keeps one synthesizer out of training and
+writes its utterances to `test_holdout_engine.jsonl`, to measure WER on voices from an engine
+the model never heard.
 
 Corpus layout (all paths in a manifest are relative to the manifest's folder):
 
@@ -16,12 +20,14 @@ Corpus layout (all paths in a manifest are relative to the manifest's folder):
       test_clean.jsonl    held-out speakers, clean
       test_seen.jsonl     the same utterances under seen-candidate noises, at every SNR
       test_unseen.jsonl   the same utterances under held-out noise types, at every SNR
+      test_holdout_engine.jsonl   clean utterances of `holdout_engines` only (if any)
       train/ dev/ test_clean/ test_seen/ test_unseen/   16 kHz mono 16-bit PCM WAV files
 
 Manifest lines are JSON objects:
 
     {"audio": "train/train-00003_babble_5dB.wav", "text": "one oh seven", "noise": "babble",
-     "snr_db": 5, "speaker": "en-gb+m3", "utterance": "train-00003"}
+     "snr_db": 5, "speaker": "en-gb+m3", "engine": "espeak-ng", "voice": "en-gb+m3",
+     "utterance": "train-00003"}
 
 Only `audio` and `text` are required by `load_manifest`; `noise` defaults to "clean", so an
 Aurora-4 set converted to such a manifest trains through the same pipeline. Optional `start`
@@ -43,6 +49,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import warnings
 import wave
 from pathlib import Path
@@ -65,6 +72,8 @@ NOISE_CLASSES = ("clean",) + NOISE_TYPES
 SNRS_DB = (0, 5, 10, 15, 20)
 DEFAULT_SEEN_NOISE_TYPES = ("babble", "engine", "street", "white")
 SPLITS = ("train", "dev", "test_clean", "test_seen", "test_unseen")
+HOLDOUT_SPLIT = "test_holdout_engine"
+"""Split of clean utterances from `generate(holdout_engines=...)`: engines unseen in training."""
 
 # espeak-ng's own English voices (the mbrola ones need extra packages) and voice variants
 # that sound like plausible talkers; a speaker is one accent+variant pair.
@@ -77,9 +86,25 @@ VOICE_VARIANTS = (
     "robert", "steph", "travis", "victor", "norbert", "shelby", "grandma", "grandpa",
 )
 
+# Synthesizers `generate` speaks with, all free Debian packages (the Makefile installs them).
+ENGINES = ("espeak-ng", "flite", "festival")
+# flite's built-in English voices (awb_time is a limited-domain clock voice) and the mean F0
+# in Hz that pitch 50 keeps; festival's English festvox voices likewise.
+FLITE_VOICES = {"kal": 100.0, "kal16": 100.0, "awb": 105.0, "rms": 100.0, "slt": 170.0}
+FESTIVAL_VOICES = {"kal_diphone": 105.0, "ked_diphone": 105.0, "cmu_us_slt_arctic_hts": 165.0,
+                   "cmu_us_awb_arctic_hts": 105.0, "cmu_us_bdl_arctic_hts": 110.0,
+                   "cmu_us_jmk_arctic_hts": 105.0, "cmu_us_rms_arctic_hts": 105.0,
+                   "cmu_us_clb_arctic_hts": 170.0}
+_ENGINE_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}
+_ENGINE_PACKAGES = {"espeak-ng": "'espeak-ng'", "flite": "'flite'",
+                    "festival": "'festival' (and a voice, e.g. 'festvox-kallpc16k')"}
+_FESTIVAL_VOICE_DIRS = (Path("/usr/share/festival/voices/english"),
+                        Path("/usr/share/festival/voices/us"))
+# Rate/pitch profiles per flite or festival voice: each is one "speaker".
+_PROFILES_PER_VOICE = 8
 _ESPEAK = "espeak-ng"
 _ESPEAK_RATE = 22050
-_SPLIT_CODES = {"train": 1, "dev": 2, "test": 3}
+_SPLIT_CODES = {"train": 1, "dev": 2, "test": 3, "holdout": 4}
 
 # The corpus size `tfmodels-data --dataset=speech` and the ASR task generate by default: what the
 # default ASR recipe learns from in a few minutes on 2 cores.
@@ -393,7 +418,7 @@ def select_seen_noises(records: Sequence[SpeechRecord], seen_noise_types, includ
 
 def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, shuffle=False,
                    seed=0, repeat=False, drop_remainder=False, cache=False,
-                   sample_rate=SAMPLE_RATE, noise_mixer=None, vary_noise=False):
+                   sample_rate=SAMPLE_RATE, noise_mixer=None, vary_noise=False, augment=None):
     """A batched `tf.data.Dataset` of padded waveforms, CTC labels and noise-domain ids.
 
     Args:
@@ -415,6 +440,14 @@ def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, 
         vary_noise: mix new noise (and SNR, when a record has none) into `mix_noise` records
             every epoch, as training wants; otherwise each record's noise is fixed by
             `noise_mixer.seed` and its position, as evaluation wants.
+        augment: None, or a callable from a float32 numpy waveform to another (e.g.
+            `tfmodels.data.augment.WaveformAugmenter(seed=0)`), applied to every example
+            after decoding and noise mixing (and after the cache, so each epoch gets fresh
+            draws). It runs in a `tf.numpy_function`, one example at a time in dataset order,
+            so a seeded
+            augmenter gives the same epochs for the same shuffle order; prefetching overlaps
+            it with training on another core, which beats writing augmented copies to disk
+            per epoch on a 2-core machine.
 
     Returns:
         A dataset of dicts, per batch of size `B`, padded to the longest example in it:
@@ -429,6 +462,8 @@ def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, 
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if augment is not None and not callable(augment):
+        raise ValueError(f"augment must be None or a callable on waveforms, got {augment!r}")
     if isinstance(source, (str, os.PathLike)):
         records = load_manifest(source, vocabulary, sample_rate)
         where = str(source)
@@ -517,6 +552,20 @@ def speech_dataset(source, vocabulary, batch_size, noise_classes=NOISE_CLASSES, 
             deterministic=True)
     else:
         dataset = dataset.map(lambda example, extra: example)
+    if augment is not None:
+
+        def apply(waveform):
+            return np.asarray(augment(waveform), dtype=np.float32)
+
+        def augment_example(example):
+            waveform = tf.numpy_function(apply, [example["waveform"]], tf.float32,
+                                         stateful=True)
+            waveform.set_shape([None])
+            return {**example, "waveform": waveform,
+                    "waveform_length": tf.shape(waveform, out_type=tf.int32)[0]}
+
+        # Sequential on purpose: a seeded augmenter draws in dataset order.
+        dataset = dataset.map(augment_example)
     if repeat:
         dataset = dataset.repeat()
     dataset = dataset.padded_batch(
@@ -553,42 +602,140 @@ def espeak_version():
                           check=True).stdout.strip()
 
 
-def synthesize_speech(text, voice, speed=160, pitch=50, word_gap=0, sample_rate=SAMPLE_RATE):
-    """Speaks `text` with espeak-ng and returns float32 samples at `sample_rate`.
+def available_engines():
+    """The synthesizers of `ENGINES` installed on this machine, in `ENGINES` order."""
+    return tuple(e for e in ENGINES if shutil.which(_ENGINE_PROGRAMS[e]) is not None
+                 and (e != "festival" or engine_voices("festival")))
 
-    Args:
-        text: what to say.
-        voice: an espeak-ng voice, optionally with a variant ("en-gb+f3").
-        speed: words per minute.
-        pitch: 0-99.
-        word_gap: extra pause between words, in units of 10 ms.
-        sample_rate: output rate; espeak-ng speaks at 22050 Hz and is resampled.
 
-    Returns:
-        float32 array in [-1, 1], leading and trailing silence included.
+def engine_voices(engine):
+    """The English voices of `engine` that are installed (espeak-ng: its accents).
+
+    espeak-ng speakers are accent+variant pairs (`ACCENTS` x `VOICE_VARIANTS`); flite's are
+    its built-in voices; festival's are the voice folders of the installed festvox packages.
     """
-    command = [_ESPEAK, "-v", voice, "-s", str(int(speed)), "-p", str(int(pitch)),
-               "-g", str(int(word_gap)), "--stdout", text]
-    try:
-        result = subprocess.run(command, capture_output=True, check=True)
-    except FileNotFoundError:
+    if engine == "espeak-ng":
+        return ACCENTS
+    if engine == "flite":
+        if shutil.which("flite") is None:
+            return ()
+        listed = subprocess.run(["flite", "-lv"], capture_output=True, text=True).stdout
+        return tuple(v for v in FLITE_VOICES if v in listed.split())
+    if engine == "festival":
+        found = {p.name for folder in _FESTIVAL_VOICE_DIRS if folder.is_dir()
+                 for p in folder.iterdir() if p.is_dir()}
+        return tuple(v for v in FESTIVAL_VOICES if v in found)
+    raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+
+
+def engine_version(engine):
+    """A version line of `engine`; FileNotFoundError naming the Debian package if missing."""
+    program = _ENGINE_PROGRAMS.get(engine)
+    if program is None:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if shutil.which(program) is None:
         raise FileNotFoundError(
-            f"{_ESPEAK} not found on PATH: install the Debian package 'espeak-ng'") from None
-    except subprocess.CalledProcessError as error:
-        raise ValueError(
-            f"espeak-ng failed for voice {voice!r}: {error.stderr.decode().strip()}") from None
-    # Streamed to stdout, espeak-ng's WAV header carries a placeholder length, so the
-    # samples are taken from the data chunk to the end of the output.
-    data = result.stdout
-    start = data.find(b"data") + 8
-    with wave.open(io.BytesIO(data[:44])) as header:
-        rate = header.getframerate()
-    samples = np.frombuffer(data[start : start + (len(data) - start) // 2 * 2], "<i2")
+            f"{program} not found on PATH: install the Debian package {_ENGINE_PACKAGES[engine]}")
+    if engine == "espeak-ng":
+        return espeak_version()
+    result = subprocess.run([engine, "--version"], capture_output=True, text=True)
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return next((line.strip() for line in lines if "version" in line.lower()),
+                lines[0].strip() if lines else engine)
+
+
+def _decode_wav_bytes(data, sample_rate, stream=False):
+    if stream:
+        # Streamed to stdout, espeak-ng's WAV header carries a placeholder length, so the
+        # samples are taken from the data chunk to the end of the output.
+        start = data.find(b"data") + 8
+        with wave.open(io.BytesIO(data[:44])) as header:
+            rate = header.getframerate()
+        samples = np.frombuffer(data[start : start + (len(data) - start) // 2 * 2], "<i2")
+    else:
+        with wave.open(io.BytesIO(data)) as f:
+            rate, width = f.getframerate(), f.getsampwidth()
+            if width != 2 or f.getnchannels() != 1:
+                raise ValueError(f"synthesizer wrote {f.getnchannels()}-channel "
+                                 f"{8 * width}-bit audio; expected mono 16-bit")
+            samples = np.frombuffer(f.readframes(f.getnframes()), "<i2")
     audio = samples.astype(np.float64) / 32768.0
     if rate != sample_rate:
         divisor = np.gcd(rate, sample_rate)
         audio = signal.resample_poly(audio, sample_rate // divisor, rate // divisor)
     return audio.astype(np.float32)
+
+
+def _run_synthesizer(engine, voice, command, stdin=None):
+    try:
+        return subprocess.run(command, capture_output=True, check=True, input=stdin)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{command[0]} not found on PATH: install the Debian package "
+            f"{_ENGINE_PACKAGES[engine]}") from None
+    except subprocess.CalledProcessError as error:
+        raise ValueError(f"{engine} failed for voice {voice!r}: "
+                         f"{error.stderr.decode(errors='replace').strip()}") from None
+
+
+def synthesize_speech(text, voice, speed=160, pitch=50, word_gap=0, sample_rate=SAMPLE_RATE,
+                      engine="espeak-ng"):
+    """Speaks `text` with a synthesizer and returns float32 samples at `sample_rate`.
+
+    Args:
+        text: what to say.
+        voice: a voice of `engine`: an espeak-ng voice, optionally with a variant
+            ("en-gb+f3"), a flite voice ("slt") or a festival voice ("kal_diphone").
+        speed: words per minute (flite and festival: their duration stretch is
+            `160 / speed`, 160 wpm being about their natural rate).
+        pitch: 0-99, 50 the voice's own pitch. espeak-ng takes it as is; flite and festival
+            scale the voice's mean F0 by `2 ** ((pitch - 50) / 100)` (festival's HTS voices
+            keep their own F0).
+        word_gap: extra pause between words, in units of 10 ms (espeak-ng only).
+        sample_rate: output rate; the engines' own rates are resampled.
+        engine: one of `ENGINES`.
+
+    Returns:
+        float32 array in [-1, 1], leading and trailing silence included.
+
+    Raises:
+        FileNotFoundError: the engine is not installed (the message names its package).
+        ValueError: unknown engine, or the engine failed (the message names the voice).
+    """
+    if engine == "espeak-ng":
+        command = [_ESPEAK, "-v", voice, "-s", str(int(speed)), "-p", str(int(pitch)),
+                   "-g", str(int(word_gap)), "--stdout", text]
+        return _decode_wav_bytes(_run_synthesizer(engine, voice, command).stdout, sample_rate,
+                                 stream=True)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if shutil.which(_ENGINE_PROGRAMS[engine]) is None:
+        raise FileNotFoundError(f"{_ENGINE_PROGRAMS[engine]} not found on PATH: install the "
+                                f"Debian package {_ENGINE_PACKAGES[engine]}")
+    stretch = 160.0 / float(speed)
+    f0_scale = 2.0 ** ((float(pitch) - 50.0) / 100.0)
+    with tempfile.TemporaryDirectory(prefix="tfmodels-tts-") as folder:
+        out = os.path.join(folder, "speech.wav")
+        if engine == "flite":
+            if voice not in FLITE_VOICES:
+                raise ValueError(f"unknown flite voice {voice!r}; known: {tuple(FLITE_VOICES)}")
+            command = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}",
+                       "--setf", f"int_f0_target_mean={FLITE_VOICES[voice] * f0_scale:.1f}",
+                       "-t", text, "-o", out]
+            _run_synthesizer(engine, voice, command)
+        else:
+            if voice not in FESTIVAL_VOICES:
+                raise ValueError(
+                    f"unknown festival voice {voice!r}; known: {tuple(FESTIVAL_VOICES)}")
+            f0 = FESTIVAL_VOICES[voice] * f0_scale
+            command = ["text2wave", "-eval", f"(voice_{voice})",
+                       "-eval", f"(Parameter.set 'Duration_Stretch {stretch:.3f})",
+                       "-eval", (f"(set! int_lr_params '((target_f0_mean {f0:.1f}) "
+                                 "(target_f0_std 14) (model_f0_mean 170) (model_f0_std 34)))"),
+                       "-o", out]
+            _run_synthesizer(engine, voice, command, stdin=text.encode())
+        with open(out, "rb") as f:
+            return _decode_wav_bytes(f.read(), sample_rate)
 
 
 def _trim(audio, sample_rate, threshold_db=40.0):
@@ -609,44 +756,118 @@ def _write_wav(path, audio, sample_rate):
         f.writeframes(pcm.tobytes())
 
 
-def _speakers(seed, test_speaker_fraction):
-    """Splits accent+variant speakers so that test voice variants never occur in training."""
+def _speakers(seed, test_speaker_fraction, engines=("espeak-ng",), holdout_engines=()):
+    """Speakers per group: `train`, `test` (held-out voices) and `holdout` (held-out engines).
+
+    espeak-ng: a speaker is an accent+variant pair, and test voice variants never occur in
+    training. flite and festival have a handful of voices each, too few to hold some out, so
+    a speaker is a voice with its own speaking rate and pitch ("flite:slt#2"), and the
+    test speakers are other rate/pitch profiles of the same voices.
+    """
     rng = np.random.default_rng([seed, 0])
-    variants = list(VOICE_VARIANTS)
-    rng.shuffle(variants)
-    num_test = max(1, int(round(test_speaker_fraction * len(variants))))
-    split = {"test": variants[:num_test], "train": variants[num_test:]}
-    speakers = {}
-    for name, names in split.items():
-        speakers[name] = [
-            {"speaker": f"{accent}+{variant}", "speed": float(rng.uniform(130, 190)),
-             "pitch": float(rng.uniform(30, 70))}
-            for variant in sorted(names) for accent in ACCENTS]
+    speakers = {"train": [], "test": [], "holdout": []}
+
+    def profile(engine, voice, name, low=120, high=200):
+        return {"engine": engine, "voice": voice, "speaker": name,
+                "speed": float(rng.uniform(low, high)), "pitch": float(rng.uniform(30, 70))}
+
+    for engine in engines:
+        held = engine in holdout_engines
+        if engine == "espeak-ng":
+            variants = list(VOICE_VARIANTS)
+            rng.shuffle(variants)
+            num_test = max(1, int(round(test_speaker_fraction * len(variants))))
+            split = {"test": variants[:num_test], "train": variants[num_test:]}
+            for name, names in split.items():
+                group = "holdout" if held else name
+                speakers[group] += [
+                    profile(engine, f"{accent}+{variant}", f"{accent}+{variant}", 130, 190)
+                    for variant in sorted(names) for accent in ACCENTS]
+            continue
+        for voice in engine_voices(engine):
+            count = _PROFILES_PER_VOICE
+            num_test = max(1, int(round(test_speaker_fraction * count)))
+            for k in range(count):
+                group = "holdout" if held else ("test" if k < num_test else "train")
+                speakers[group].append(profile(engine, voice, f"{engine}:{voice}#{k}"))
     return speakers
 
 
-def _utterance_plan(split, count, speakers, seed, max_digits):
+def _utterance_plan(split, count, speakers, seed, max_digits, single_digit_fraction=0.0):
+    """Per-utterance text, speaker and prosody; engines take equal shares of the utterances."""
+    by_engine = {}
+    for speaker in speakers:
+        by_engine.setdefault(speaker["engine"], []).append(speaker)
+    engines = sorted(by_engine)
     plans = []
     for index in range(count):
         rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
-        speaker = speakers[int(rng.integers(len(speakers)))]
+        pool = by_engine[engines[int(rng.integers(len(engines)))]]
+        speaker = pool[int(rng.integers(len(pool)))]
+        # Real users often say one word: lone digits are drawn on purpose, beside the
+        # 1-`max_digits` strings (where they are only 1 in `max_digits`).
+        lone = rng.random() < single_digit_fraction
         plans.append({
             "utterance": f"{split}-{index:05d}",
-            "text": digit_string(rng, 1, max_digits),
+            "text": digit_string(rng, 1, 1 if lone else max_digits),
+            "engine": speaker["engine"],
+            "voice": speaker["voice"],
             "speaker": speaker["speaker"],
-            "speed": speaker["speed"] + rng.uniform(-10, 10),
-            "pitch": float(np.clip(speaker["pitch"] + rng.uniform(-5, 5), 0, 99)),
+            "speed": float(np.clip(speaker["speed"] + rng.uniform(-15, 15), 90, 260)),
+            "pitch": float(np.clip(speaker["pitch"] + rng.uniform(-8, 8), 0, 99)),
             "word_gap": int(rng.integers(0, 6)),
-            # Aurora normalizes speech to about -26 dBov; a few dB of spread per utterance.
-            "level_db": -26.0 + rng.uniform(-4, 4),
+            # Aurora normalizes speech to about -26 dBov; users' levels spread much wider.
+            "level_db": -26.0 + rng.uniform(-10, 8),
             "margins": rng.uniform(0.1, 0.35, size=2),
         })
     return plans
 
 
-def _speak(plan, sample_rate):
-    audio = _trim(synthesize_speech(plan["text"], plan["speaker"], plan["speed"], plan["pitch"],
-                                    plan["word_gap"], sample_rate), sample_rate)
+def _festival_batch(plans, sample_rate):
+    """Speaks festival `plans` in one festival process: it takes ~1 s to start per call."""
+    if shutil.which("festival") is None:
+        raise FileNotFoundError(
+            f"festival not found on PATH: install the Debian package {_ENGINE_PACKAGES['festival']}")
+    with tempfile.TemporaryDirectory(prefix="tfmodels-tts-") as folder:
+        lines = []
+        for k, plan in enumerate(sorted(plans, key=lambda p: p["voice"])):
+            if plan["voice"] not in FESTIVAL_VOICES or not all(
+                    c.isalnum() or c == " " for c in plan["text"]):
+                raise ValueError(f"festival: bad voice or text in {plan['utterance']}")
+            f0 = FESTIVAL_VOICES[plan["voice"]] * 2.0 ** ((plan["pitch"] - 50.0) / 100.0)
+            lines += [
+                f"(voice_{plan['voice']})",
+                f"(Parameter.set 'Duration_Stretch {160.0 / plan['speed']:.3f})",
+                f"(set! int_lr_params '((target_f0_mean {f0:.1f}) (target_f0_std 14) "
+                "(model_f0_mean 170) (model_f0_std 34)))",
+                f"(utt.save.wave (utt.synth (Utterance Text \"{plan['text']}\")) "
+                f"\"{folder}/{plan['utterance']}.wav\" 'riff)"]
+        script = os.path.join(folder, "batch.scm")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        _run_synthesizer("festival", "batch", ["festival", "-b", script])
+        audio = {}
+        for plan in plans:
+            with open(os.path.join(folder, f"{plan['utterance']}.wav"), "rb") as f:
+                audio[plan["utterance"]] = _decode_wav_bytes(f.read(), sample_rate)
+    return [audio[plan["utterance"]] for plan in plans]
+
+
+def _speak_all(plans, sample_rate, pool, num_workers):
+    """Clean, trimmed, level-set audio of every plan; festival's plans go in batches."""
+    festival = [p for p in plans if p["engine"] == "festival"]
+    chunks = [festival[k::num_workers] for k in range(num_workers) if festival[k::num_workers]]
+    raw = {}
+    for chunk, audio in zip(chunks, pool.map(lambda c: _festival_batch(c, sample_rate), chunks)):
+        raw.update({p["utterance"]: a for p, a in zip(chunk, audio)})
+    return list(pool.map(lambda p: _speak(p, sample_rate, raw.get(p["utterance"])), plans))
+
+
+def _speak(plan, sample_rate, audio=None):
+    if audio is None:
+        audio = synthesize_speech(plan["text"], plan["voice"], plan["speed"], plan["pitch"],
+                                  plan["word_gap"], sample_rate, engine=plan["engine"])
+    audio = _trim(audio, sample_rate)
     lead, trail = (int(m * sample_rate) for m in plan["margins"])
     audio = np.concatenate([np.zeros(lead), audio, np.zeros(trail)])
     level = noise_lib.active_power(audio, sample_rate)
@@ -674,7 +895,7 @@ def _render(task, clean, plans, split_root, seed, sample_rate):
     _write_wav(split_root / folder / name, audio, sample_rate)
     return {"audio": f"{folder}/{name}", "text": plan["text"], "noise": noise_type,
             "snr_db": None if noise_type == "clean" else snr, "speaker": plan["speaker"],
-            "utterance": plan["utterance"]}
+            "engine": plan["engine"], "voice": plan["voice"], "utterance": plan["utterance"]}
 
 
 def _check_generate_args(train_utterances, dev_utterances, test_utterances, seen, unseen, snrs,
@@ -703,20 +924,73 @@ def _check_generate_args(train_utterances, dev_utterances, test_utterances, seen
             f"test_speaker_fraction must be in (0, 1), got {test_speaker_fraction!r}")
 
 
+def _resolve_engines(engines, holdout_engines):
+    """Checks the engine arguments and returns `(engines, holdout)`; warns about missing ones."""
+    holdout = tuple(holdout_engines or ())
+    for name, names in (("engines", engines), ("holdout_engines", holdout)):
+        if names is None:
+            continue
+        if isinstance(names, str):
+            raise ValueError(f"{name} must be a list of engine names, got the string {names!r}")
+        bad = [e for e in names if e not in ENGINES]
+        if bad:
+            raise ValueError(f"{name} has unknown engines {bad}; known: {ENGINES}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"{name} lists an engine twice: {tuple(names)}")
+    installed = available_engines()
+    if engines is None:
+        missing = [e for e in ENGINES if e not in installed]
+        if not installed:
+            raise FileNotFoundError(
+                "no speech synthesizer found on PATH: install the Debian package 'espeak-ng' "
+                "(and, for more voices, " + ", ".join(_ENGINE_PACKAGES[e] for e in ENGINES[1:])
+                + ")")
+        if missing:
+            warnings.warn(
+                f"speech synthesizers {missing} are not installed, the corpus will have less "
+                "voice diversity; install the Debian packages "
+                + ", ".join(_ENGINE_PACKAGES[e] for e in missing), stacklevel=3)
+        engines = installed
+    else:
+        engines = tuple(engines)
+        if not engines:
+            raise ValueError("engines must name at least one engine")
+        for engine in engines:
+            if engine not in installed:
+                program = _ENGINE_PROGRAMS[engine]
+                what = "its voices are" if shutil.which(program) else f"{program} is"
+                raise FileNotFoundError(
+                    f"engine {engine!r} is not usable ({what} missing): install the Debian "
+                    f"package {_ENGINE_PACKAGES[engine]}")
+    for engine in holdout:
+        if engine not in engines:
+            raise ValueError(f"holdout_engines {list(holdout)} must be among the engines used, "
+                             f"{list(engines)}")
+    if not set(engines) - set(holdout):
+        raise ValueError(f"holdout_engines {list(holdout)} leave no engine to train on")
+    return engines, holdout
+
+
 def generate(out_dir, seed=0, train_utterances=1000, dev_utterances=100, test_utterances=200,
              seen_noise_types=DEFAULT_SEEN_NOISE_TYPES, unseen_noise_types=None,
              snrs_db=SNRS_DB, test_speaker_fraction=0.25, max_digits=7, num_workers=2,
-             sample_rate=SAMPLE_RATE, overwrite=False):
+             sample_rate=SAMPLE_RATE, overwrite=False, engines=None, holdout_engines=(),
+             single_digit_fraction=0.25):
     """Generates the noisy connected-digit corpus described in the module docstring.
 
     Training and dev utterances exist clean and once under every seen-candidate noise type
     (each at an SNR drawn from `snrs_db`), so `select_seen_noises` can build 1-, 2- or
-    4-seen-type training sets of equal size. The test utterances (held-out voice variants)
-    exist clean and, in `test_seen` and `test_unseen`, once per SNR, the noise types assigned
+    4-seen-type training sets of equal size. The test utterances (held-out voices) exist
+    clean and, in `test_seen` and `test_unseen`, once per SNR, the noise types assigned
     round-robin so each (type, SNR) cell holds about `test_utterances / num_types`
-    utterances. Everything is a function of `seed` (and the espeak-ng version, recorded in
-    corpus.json). The corpus is built in a temporary folder beside `out_dir` and renamed into
-    place when complete.
+    utterances. With `holdout_engines`, `test_holdout_engine.jsonl` holds `test_utterances`
+    clean utterances spoken only by those engines, which nothing else in the corpus uses.
+
+    Every utterance is spoken by one of `engines` (equal shares), in one of its voices with a
+    per-speaker and per-utterance speaking rate and pitch, at a level spread over 18 dB; the
+    manifests record `engine`, `voice` and `speaker`. Everything is a function of `seed` (and
+    the engines' versions, recorded in corpus.json). The corpus is built in a temporary
+    folder beside `out_dir` and renamed into place when complete.
 
     Args:
         out_dir: corpus folder to create.
@@ -727,18 +1001,24 @@ def generate(out_dir, seed=0, train_utterances=1000, dev_utterances=100, test_ut
         seen_noise_types: noise types in train, dev and test_seen.
         unseen_noise_types: held-out types for test_unseen; defaults to all the others.
         snrs_db: SNRs in dB.
-        test_speaker_fraction: fraction of voice variants held out for test.
+        test_speaker_fraction: fraction of voices (espeak-ng variants; flite/festival
+            rate/pitch profiles) held out for test.
         max_digits: longest digit string.
         num_workers: threads for synthesis and mixing.
         sample_rate: output sample rate.
         overwrite: replace an existing `out_dir`.
+        engines: synthesizers to use, from `ENGINES`; None uses every installed one and warns
+            about the missing ones. A listed engine that is not installed is an error.
+        holdout_engines: engines kept out of train/dev/test_* and spoken only in the
+            `test_holdout_engine` split, to measure WER on an unseen synthesizer.
+        single_digit_fraction: share of utterances that are one lone digit word.
 
     Returns:
         `Path(out_dir)`.
 
     Example:
         root = generate("/tmp/speech", train_utterances=4, dev_utterances=0,
-                        test_utterances=2)
+                        test_utterances=2, holdout_engines=("festival",))
     """
     out_dir = Path(out_dir)
     seen = tuple(seen_noise_types)
@@ -747,25 +1027,32 @@ def generate(out_dir, seed=0, train_utterances=1000, dev_utterances=100, test_ut
     snrs = tuple(snrs_db)
     _check_generate_args(train_utterances, dev_utterances, test_utterances, seen, unseen, snrs,
                          test_speaker_fraction, max_digits, num_workers)
+    if isinstance(single_digit_fraction, bool) or not 0.0 <= single_digit_fraction <= 1.0:
+        raise ValueError(
+            f"single_digit_fraction must be in [0, 1], got {single_digit_fraction!r}")
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; pass overwrite=True to replace it")
-    version = espeak_version()
-    speakers = _speakers(seed, test_speaker_fraction)
+    engines, holdout = _resolve_engines(engines, holdout_engines)
+    versions = {engine: engine_version(engine) for engine in engines}
+    speakers = _speakers(seed, test_speaker_fraction, engines, holdout)
     type_codes = {t: i for i, t in enumerate(NOISE_TYPES)}
+    groups = [("train", train_utterances, "train"), ("dev", dev_utterances, "train"),
+              ("test", test_utterances, "test")]
+    if holdout:
+        groups.append(("holdout", test_utterances, "holdout"))
 
     with atomic.atomic_directory(out_dir, overwrite=overwrite) as temp:
         temp = Path(temp)
         manifests = {}
         with concurrent.futures.ThreadPoolExecutor(num_workers) as pool:
-            for group, count, speaker_set in (("train", train_utterances, "train"),
-                                              ("dev", dev_utterances, "train"),
-                                              ("test", test_utterances, "test")):
+            for group, count, speaker_set in groups:
                 if count == 0:
                     if group == "dev":
                         manifests["dev"] = []
                     continue
-                plans = _utterance_plan(group, count, speakers[speaker_set], seed, max_digits)
-                clean = list(pool.map(lambda p: _speak(p, sample_rate), plans))
+                plans = _utterance_plan(group, count, speakers[speaker_set], seed, max_digits,
+                                        single_digit_fraction)
+                clean = _speak_all(plans, sample_rate, pool, num_workers)
                 jobs = {}
                 if group in ("train", "dev"):
                     jobs[group] = [(i, "clean", None, group, 0) for i in range(count)]
@@ -774,6 +1061,9 @@ def generate(out_dir, seed=0, train_utterances=1000, dev_utterances=100, test_ut
                         for t in seen:
                             jobs[group].append(
                                 (i, t, int(snrs[rng.integers(len(snrs))]), group, type_codes[t]))
+                elif group == "holdout":
+                    jobs[HOLDOUT_SPLIT] = [(i, "clean", None, HOLDOUT_SPLIT, 0)
+                                           for i in range(count)]
                 else:
                     jobs["test_clean"] = [(i, "clean", None, "test_clean", 0)
                                           for i in range(count)]
@@ -787,17 +1077,20 @@ def generate(out_dir, seed=0, train_utterances=1000, dev_utterances=100, test_ut
                     manifests[split] = list(pool.map(
                         lambda task: _render(task, clean, plans, temp, seed, sample_rate),
                         tasks))
-        for split in SPLITS:
+        for split in SPLITS + ((HOLDOUT_SPLIT,) if holdout else ()):
             with open(temp / f"{split}.jsonl", "w", encoding="utf-8") as f:
                 for entry in manifests[split]:
                     f.write(json.dumps(entry) + "\n")
         metadata = {
-            "seed": seed, "sample_rate": sample_rate, "espeak_ng": version,
+            "seed": seed, "sample_rate": sample_rate, "espeak_ng": versions.get("espeak-ng"),
+            "engines": list(engines), "engine_versions": versions,
+            "holdout_engines": list(holdout),
             "utterances": {"train": train_utterances, "dev": dev_utterances,
                            "test": test_utterances},
             "seen_noise_types": list(seen), "unseen_noise_types": list(unseen),
             "snrs_db": list(snrs), "max_digits": max_digits,
-            "speakers": {k: [s["speaker"] for s in v] for k, v in speakers.items()},
+            "single_digit_fraction": single_digit_fraction,
+            "speakers": {k: [s["speaker"] for s in v] for k, v in speakers.items() if v},
             "snr_definition": (
                 "10 log10(P_speech / P_noise): P_speech is the mean power over the speech's "
                 "20 ms frames within 30 dB of its loudest frame, P_noise the mean noise power "

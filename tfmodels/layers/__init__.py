@@ -2,3 +2,4 @@
 
 from tfmodels.layers.gradient_reversal import GradientReversal
 from tfmodels.layers.shift_batch_norm import ShiftBatchNormalization
+from tfmodels.layers.spec_augment import SpecAugment

@@ -23,6 +23,7 @@ import numpy as np
 
 from tfmodels.callbacks import BlankPlateauWarning
 from tfmodels.data import corpora, noise, speech, wav
+from tfmodels.data.augment import WaveformAugmenter
 from tfmodels.metrics.speech import word_error_rate
 from tfmodels.models.asr.adversarial import AdversarialAcousticModel, baseline_acoustic_model
 from tfmodels.models.asr.decoding import beam_search_decode, greedy_decode
@@ -70,6 +71,8 @@ class ASRConfig:
         work_dir: resumable training state and TensorBoard logs (`tasks.training`): an
             interrupted run rerun with the same folder resumes from its last finished epoch.
         verbose: Keras progress (0 silent, 1 progress bars, 2 one line per epoch).
+        augment: apply `tfmodels.data.augment.WaveformAugmenter` (speed, VTLP, reverb,
+            band-limiting, gain; seeded by `seed`) to training waveforms on the fly.
         corpus: `speech.generate` arguments for a missing corpus.
     """
 
@@ -99,6 +102,7 @@ class ASRConfig:
     export_dir: str | None = None
     work_dir: str | None = None
     verbose: int = 0
+    augment: bool = False
     corpus: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_CORPUS))
 
 
@@ -467,6 +471,7 @@ def train_asr(config, callbacks=None):
         splits["train"], vocabulary, config.batch_size, noise_classes=noise_classes,
         shuffle=True, seed=config.seed, cache=True, noise_mixer=mixers.get("train"),
         vary_noise=True,
+        augment=WaveformAugmenter(seed=config.seed) if config.augment else None,
     ).map(_xy)
     steps = config.epochs * -(-len(splits["train"]) // config.batch_size)
     ramp_steps = max(1, int(round(config.ramp_fraction * steps)))
