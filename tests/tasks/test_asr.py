@@ -140,6 +140,23 @@ def test_probe_and_discriminator_figures(trained):
     assert len(trained.history["loss"]) == 1
 
 
+def test_features_are_normalized_with_training_set_statistics(corpus, trained):
+    # The default recipe normalizes with fixed per-bin statistics of the training records
+    # (clean and noisy), adapted before fitting, not with each utterance's own.
+    layer = trained.model.get_layer("features")
+    assert layer.normalization == "global"
+    vocabulary, classes, splits = asr.load_splits(corpus, ["babble", "white"], seed=1)
+    frames = []
+    for record in splits["train"]:
+        wave = asr.read_waveform(record)[None]
+        frames.append(keras.ops.convert_to_numpy(layer.log_mel(wave))[0])
+    frames = np.concatenate(frames)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.mean), frames.mean(0),
+                               rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.variance), frames.var(0),
+                               rtol=1e-2, atol=1e-3)
+
+
 def test_saved_model_and_json_reproduce_the_run(trained):
     loaded = keras.saving.load_model(trained.model_path)
     rng = np.random.default_rng(0)

@@ -55,6 +55,15 @@ class ASRConfig:
             gradient held the CTC loss near 3.6 (clean WER 0.29 on the default corpus, babble
             seen, seed 0); 0.3 trains as well as the baseline.
         noise_weight: discriminator loss weight.
+        features: `LogMelFeatures` arguments. The default `normalization="global"` uses
+            fixed per-mel-bin statistics of the training set (`LogMelFeatures.adapt`, run
+            by `train_asr` before fitting; "causal" is adapted the same way). Per-utterance
+            normalization ("utterance") subtracts a lone word's own average spectrum, which
+            is most of what tells one isolated digit from another, and blows the empty mel
+            bins of band-limited (8 kHz) recordings up to unit-variance noise.
+        tail_samples: silence appended to every utterance inside the model
+            (`AdversarialAcousticModel`), so the causal encoder hears the end of a word
+            that ends the recording before its last output frame.
         beam_width: 0 decodes greedily, otherwise CTC beam search with this width.
         max_train_utterances: cap on distinct training utterances (None = all).
         export_dir: where the `.keras` model and results go (None = nothing written).
@@ -82,6 +91,8 @@ class ASRConfig:
     gamma: float = 10.0
     ramp_fraction: float = 1.0
     noise_weight: float = 1.0
+    features: dict = dataclasses.field(default_factory=lambda: {"normalization": "global"})
+    tail_samples: int = 0
     beam_width: int = 0
     max_train_utterances: int | None = None
     export_dir: str | None = None
@@ -191,6 +202,8 @@ def build_model(config, num_classes, num_domains, ramp_steps):
         tap_layer=config.tap_layer,
         adversary_units=config.adversary_units,
         noise_weight=config.noise_weight,
+        features=dict(config.features),
+        tail_samples=config.tail_samples,
     )
     if config.adversarial:
         return AdversarialAcousticModel(
@@ -326,6 +339,11 @@ def train_asr(config, callbacks=None):
     steps = config.epochs * -(-len(splits["train"]) // config.batch_size)
     ramp_steps = max(1, int(round(config.ramp_fraction * steps)))
     model = build_model(config, vocabulary.num_classes, len(noise_classes), ramp_steps)
+    features = model.get_layer("features")
+    if features.normalization in ("global", "causal"):
+        features.adapt(
+            speech.speech_dataset(splits["train"], vocabulary, 32, noise_classes=noise_classes)
+        )
     model.compile(optimizer=make_optimizer(config, steps))
     start = time.time()
     history = model.fit(

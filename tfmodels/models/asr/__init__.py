@@ -8,6 +8,7 @@ Example:
 from tfmodels.models.asr.features import LogMelFeatures, causal_normalize, mel_filterbank
 from tfmodels.models.asr.adversarial import (
     AdversarialAcousticModel,
+    AppendSilence,
     baseline_acoustic_model,
     frame_noise_loss,
 )
@@ -15,6 +16,7 @@ from tfmodels.models.asr.decoding import beam_search_decode, collapse, greedy_de
 
 __all__ = [
     "AdversarialAcousticModel",
+    "AppendSilence",
     "LogMelFeatures",
     "baseline_acoustic_model",
     "beam_search_decode",
