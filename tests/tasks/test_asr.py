@@ -140,10 +140,18 @@ def test_probe_and_discriminator_figures(trained):
     assert len(trained.history["loss"]) == 1
 
 
-def test_features_are_normalized_with_training_set_statistics(corpus, trained):
-    # The default recipe normalizes with fixed per-bin statistics of the training records
-    # (clean and noisy), adapted before fitting, not with each utterance's own.
-    layer = trained.model.get_layer("features")
+@pytest.fixture(scope="module")
+def trained_global(corpus):
+    config = asr.ASRConfig(data_dir=str(corpus), seen_noises=("babble", "white"),
+                           adversarial=False, features={"normalization": "global"}, seed=1,
+                           **TINY)
+    return asr.train_asr(config)
+
+
+def test_global_features_are_adapted_to_the_training_set(corpus, trained_global):
+    # "global" normalization uses fixed per-bin statistics of the training records (clean
+    # and noisy), set before fitting, not those of each utterance.
+    layer = trained_global.model.get_layer("features")
     assert layer.normalization == "global"
     vocabulary, classes, splits = asr.load_splits(corpus, ["babble", "white"], seed=1)
     frames = []
