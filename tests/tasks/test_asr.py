@@ -142,6 +142,31 @@ def test_probe_and_discriminator_figures(trained):
     assert len(trained.history["loss"]) == 1
 
 
+@pytest.fixture(scope="module")
+def trained_global(corpus):
+    config = asr.ASRConfig(data_dir=str(corpus), seen_noises=("babble", "white"),
+                           adversarial=False, features={"normalization": "global"}, seed=1,
+                           **TINY)
+    return asr.train_asr(config)
+
+
+def test_global_features_are_adapted_to_the_training_set(corpus, trained_global):
+    # "global" normalization uses fixed per-bin statistics of the training records (clean
+    # and noisy), set before fitting, not those of each utterance.
+    layer = trained_global.model.get_layer("features")
+    assert layer.normalization == "global"
+    vocabulary, classes, splits = asr.load_splits(corpus, ["babble", "white"], seed=1)
+    frames = []
+    for record in splits["train"]:
+        wave = asr.read_waveform(record)[None]
+        frames.append(keras.ops.convert_to_numpy(layer.log_mel(wave))[0])
+    frames = np.concatenate(frames)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.mean), frames.mean(0),
+                               rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.variance), frames.var(0),
+                               rtol=1e-2, atol=1e-3)
+
+
 def test_saved_model_and_json_reproduce_the_run(trained):
     loaded = keras.saving.load_model(trained.model_path)
     rng = np.random.default_rng(0)

@@ -149,8 +149,37 @@ def test_step_model_streams_the_offline_outputs(strides, chunk):
         model.step_model(chunk_frames=chunk + 2)
 
 
+def test_tail_samples_append_silence_the_step_model_also_hears():
+    from tfmodels.export import asr as asr_export
+
+    plain_features = {"normalization": "none"}
+    tailed = AdversarialAcousticModel(7, num_domains=3, tail_samples=1280,
+                                      features=plain_features, **TINY)
+    plain = AdversarialAcousticModel(7, num_domains=3, features=plain_features, **TINY)
+    plain.set_weights(tailed.get_weights())
+    x, _ = batch(3)
+    got, want = tailed.predict(x, verbose=0), plain.predict(x, verbose=0)
+    # 1280 samples = 8 feature frames = 2 output frames more; the frames before are causal,
+    # so they are those of the utterance without the tail.
+    np.testing.assert_array_equal(got["frame_length"], want["frame_length"] + 2)
+    for row, n in enumerate(want["frame_length"]):
+        np.testing.assert_allclose(got["logits"][row, : n - 1], want["logits"][row, : n - 1],
+                                   atol=1e-5)
+    # utterance_features (what the streaming export steps through) includes the tail.
+    wave = x["waveform"][2, : x["waveform_length"][2]]
+    features = asr_export.utterance_features(tailed, wave)
+    assert features.shape[0] == (len(wave) + 1280) // 160
+    streamed = asr_export.step_through(tailed.step_model(4), features, tailed.state_shapes(), 4)
+    offline = keras.ops.convert_to_numpy(keras.ops.log_softmax(got["logits"][2:3], axis=-1))[0]
+    n = int(got["frame_length"][2])
+    np.testing.assert_allclose(streamed[:n], offline[:n], atol=1e-5)
+    with pytest.raises(ValueError, match="tail_samples"):
+        AdversarialAcousticModel(7, num_domains=3, tail_samples=-1)
+
+
 def test_keras_round_trip(tmp_path):
-    model = AdversarialAcousticModel(7, num_domains=3, ramp_steps=5, **TINY)
+    model = AdversarialAcousticModel(7, num_domains=3, ramp_steps=5, tail_samples=320,
+                                     **TINY)
     x, _ = batch()
     path = os.path.join(str(tmp_path), "asr.keras")
     model.save(path)

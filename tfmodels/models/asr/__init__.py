@@ -13,6 +13,7 @@ from tfmodels.models.asr.features import (
 )
 from tfmodels.models.asr.adversarial import (
     AdversarialAcousticModel,
+    AppendSilence,
     baseline_acoustic_model,
     frame_noise_loss,
 )
@@ -20,6 +21,7 @@ from tfmodels.models.asr.decoding import beam_search_decode, collapse, greedy_de
 
 __all__ = [
     "AdversarialAcousticModel",
+    "AppendSilence",
     "LogMelFeatures",
     "StreamingLogMelFeatures",
     "baseline_acoustic_model",

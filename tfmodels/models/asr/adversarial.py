@@ -8,6 +8,45 @@ from tfmodels.models.asr.features import LogMelFeatures, StreamingLogMelFeatures
 
 
 @keras.saving.register_keras_serializable("tfmodels")
+class AppendSilence(keras.layers.Layer):
+    """Appends `samples` zeros to each utterance of a padded waveform batch.
+
+    Row `i` keeps its first `lengths[i]` samples, then gets `samples` zeros (whatever padded
+    it past its length is zeroed, so it never becomes part of the tail); its length grows by
+    `samples`.
+
+    Call arguments: `waveform` `(B, T)` float, `lengths` `(B,)` int.
+    Returns: `(waveform (B, T + samples), lengths + samples)`.
+
+    Example:
+        waveform, lengths = AppendSilence(3200)(waveform, lengths)  # 200 ms at 16 kHz
+    """
+
+    def __init__(self, samples, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
+            raise ValueError(f"samples must be an integer >= 0, got {samples!r}")
+        self.samples = samples
+
+    def call(self, waveform, lengths):
+        waveform = ops.cast(waveform, "float32")
+        lengths = ops.cast(lengths, "int32")
+        keep = ops.arange(ops.shape(waveform)[1])[None, :] < lengths[:, None]
+        waveform = ops.pad(waveform * ops.cast(keep, "float32"), [[0, 0], [0, self.samples]])
+        return waveform, lengths + self.samples
+
+    def compute_output_spec(self, waveform, lengths):
+        samples = None if waveform.shape[1] is None else waveform.shape[1] + self.samples
+        return (
+            keras.KerasTensor((waveform.shape[0], samples), "float32"),
+            keras.KerasTensor(lengths.shape, "int32"),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "samples": self.samples}
+
+
+@keras.saving.register_keras_serializable("tfmodels")
 class AdversarialAcousticModel(keras.Model):
     """Streaming CTC acoustic model whose encoder is trained to hide the noise condition.
 
@@ -51,6 +90,10 @@ class AdversarialAcousticModel(keras.Model):
         gamma: steepness of the ramp.
         noise_weight: weight of the discriminator's loss in the total loss.
         features: `LogMelFeatures` keyword arguments.
+        tail_samples: zero samples appended to every utterance before the features (its
+            length grows by as much), so the causal encoder hears a word's end before the
+            utterance's last output frame. Streaming, the device keeps feeding audio after
+            the speech; `tfmodels.export.asr.utterance_features` appends the same tail.
 
     Outputs (a dict): `logits` `(B, frames, num_classes)`, `frame_length` `(B,)` int32 valid
     output frames, and with the adversary `noise_logits` `(B, frames, num_domains)`.
@@ -78,6 +121,7 @@ class AdversarialAcousticModel(keras.Model):
         gamma=10.0,
         noise_weight=1.0,
         features=None,
+        tail_samples=0,
         name=None,
         **kwargs,
     ):
@@ -85,13 +129,24 @@ class AdversarialAcousticModel(keras.Model):
             num_classes, num_domains, adversarial, conv_filters, conv_strides, lstm_units,
             tap_layer,
         )
+        if isinstance(tail_samples, bool) or not isinstance(tail_samples, int) or (
+            tail_samples < 0
+        ):
+            raise ValueError(f"tail_samples must be an integer >= 0, got {tail_samples!r}")
         features = dict(features or {})
 
         # Encoder
         waveform = keras.Input(shape=(None,), name="waveform")
         waveform_length = keras.Input(shape=(), dtype="int32", name="waveform_length")
+        signal, signal_length = waveform, waveform_length
+        if tail_samples:
+            # Silence after the utterance: a causal model hears a word's end before it must
+            # emit the word.
+            signal, signal_length = AppendSilence(tail_samples, name="tail")(
+                waveform, waveform_length
+            )
         x, frame_length, tap = _encoder(
-            waveform, waveform_length, features, conv_filters, conv_strides, conv_kernel,
+            signal, signal_length, features, conv_filters, conv_strides, conv_kernel,
             lstm_units, tap_layer,
         )
 
@@ -128,6 +183,7 @@ class AdversarialAcousticModel(keras.Model):
         self.gamma = float(gamma)
         self.noise_weight = float(noise_weight)
         self.feature_config = features
+        self.tail_samples = int(tail_samples)
         self.ctc_tracker = keras.metrics.Mean(name="ctc_loss")
         if self.adversarial:
             self.noise_tracker = keras.metrics.Mean(name="noise_loss")
@@ -311,6 +367,7 @@ class AdversarialAcousticModel(keras.Model):
             "gamma": self.gamma,
             "noise_weight": self.noise_weight,
             "features": self.feature_config,
+            "tail_samples": self.tail_samples,
             "name": self.name,
         }
 
