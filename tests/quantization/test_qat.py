@@ -180,3 +180,19 @@ def test_quantize_graph_keeps_names_and_structure():
         keras.layers.Concatenate
     )
     assert not twin.get_layer("y").kernel_quantizer.per_channel
+
+
+def test_quantize_graph_float_inputs_leave_named_inputs_unquantized():
+    inputs = keras.Input((4,), name="a")
+    x = keras.layers.Concatenate(name="cat")([inputs, inputs])
+    y = keras.layers.Dense(3, name="reads_cat")(x)
+    z = keras.layers.Dense(2, name="other")(y)
+    new_inputs, new_outputs = quantize_graph(inputs, z, float_inputs=["reads_cat"])
+    twin = keras.Model(new_inputs, new_outputs)
+    assert twin.get_layer("reads_cat").input_quantizer is None
+    assert twin.get_layer("other").input_quantizer is not None
+    assert twin.get_layer("reads_cat").kernel_quantizer is not None
+    with pytest.raises(ValueError, match="not in the graph: \\['nope'\\]"):
+        quantize_graph(inputs, z, float_inputs=["nope"])
+    with pytest.raises(ValueError, match="float_inputs"):
+        quantize_graph(inputs, z, float_inputs="reads_cat")

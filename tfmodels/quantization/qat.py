@@ -23,7 +23,9 @@ _TWINS = {
 }
 
 
-def quantize_graph(inputs, outputs, kernel_quantizer=None, input_quantizer="int8"):
+def quantize_graph(
+    inputs, outputs, kernel_quantizer=None, input_quantizer="int8", float_inputs=()
+):
     """Returns `(inputs, outputs)` of the QAT twin of the functional graph `inputs -> outputs`.
 
     The twin has new layers (same names and configs, fresh weights): every `Dense`, `Conv2D` and
@@ -35,6 +37,12 @@ def quantize_graph(inputs, outputs, kernel_quantizer=None, input_quantizer="int8
     Args:
         inputs, outputs: the graph's `keras.Input` tensors and output tensors (any structure).
         kernel_quantizer, input_quantizer: as for `quantize_model`.
+        float_inputs: names of layers whose twins get no input quantizer; the converter then
+            calibrates that input's int8 range from `representative_data`. Name the layers
+            fed by a `Concatenate` (or by one of its operands): TFLite's int8 CONCATENATION
+            gives its output and all its operands one scale, so a fake-quant range there would
+            become the int8 grid of every tensor chained through the concatenations (see
+            `FCDenseNet`), tensors the QAT graph never quantizes.
 
     Returns:
         `(new inputs, new outputs)` with the structures of `inputs` and `outputs`.
@@ -45,8 +53,12 @@ def quantize_graph(inputs, outputs, kernel_quantizer=None, input_quantizer="int8
     >>> type(keras.Model(new_x, y).get_layer("head")).__name__
     'QuantDense'
     """
-    clone = _clone_function(kernel_quantizer, input_quantizer)
-    twin = keras.models.clone_model(keras.Model(inputs, outputs), clone_function=clone)
+    graph = keras.Model(inputs, outputs)
+    clone = _clone_function(kernel_quantizer, input_quantizer, float_inputs)
+    unknown = sorted(set(float_inputs) - {layer.name for layer in graph.layers})
+    if unknown:
+        raise ValueError(f"float_inputs names layers that are not in the graph: {unknown}")
+    twin = keras.models.clone_model(graph, clone_function=clone)
     return twin.input, twin.output
 
 
@@ -119,10 +131,13 @@ def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=No
     return qat
 
 
-def _clone_function(kernel_quantizer, input_quantizer):
+def _clone_function(kernel_quantizer, input_quantizer, float_inputs=()):
     if input_quantizer == "int8":
         # TFLite's int8 activations: asymmetric, full range [-128, 127].
         input_quantizer = Uniform(bits=8, symmetric=False, narrow_range=False)
+    if isinstance(float_inputs, str):
+        raise ValueError(f"float_inputs must be a collection of layer names; got {float_inputs!r}")
+    float_inputs = frozenset(float_inputs)
 
     def clone(layer):
         twin = _TWINS.get(type(layer))
@@ -135,7 +150,9 @@ def _clone_function(kernel_quantizer, input_quantizer):
             {
                 **config,
                 "kernel_quantizer": copy_quantizer(kernel_quantizer) or default_kernel_quantizer(),
-                "input_quantizer": copy_quantizer(input_quantizer),
+                "input_quantizer": (
+                    None if layer.name in float_inputs else copy_quantizer(input_quantizer)
+                ),
             }
         )
 

@@ -259,3 +259,29 @@ def test_dtype_is_in_the_config_and_checked():
     assert model.dtype_policy.name == "mixed_bfloat16"
     with pytest.raises(ValueError, match="dtype"):
         tiny(dtype="float17")
+
+
+@tf_only
+def test_int8_file_follows_the_qat_model_when_qat_ranges_are_wider_than_inference(tmp_path):
+    # Regression (#10, real CamVid): QAT ranges are learned in training mode (batch statistics,
+    # dropout) and came out 3.5x wider than the inference activations. On a conv that reads a
+    # concatenation, such a range became the int8 grid of every tensor of the concat chain
+    # (TFLite's CONCATENATION shares one scale), tensors the QAT graph never quantizes, and
+    # the file agreed with the QAT model on half the pixels. Those convs now read float inputs
+    # and the converter calibrates the chain.
+    from tfmodels.export import export_tflite, verify_tflite
+
+    model = tiny(layers_per_block=2, input_shape=(64, 64, 3), quantize=True)
+    for name in ("logits", "transition_up0", "transition_up4"):
+        assert model.get_layer(name).input_quantizer is None
+    assert model.get_layer("down0_layer0_conv").input_quantizer is not None
+    x = images(4, 64, 64, seed=3)
+    model(x, training=True)  # ranges from data
+    for layer in model.layers:  # then 4x wider, as training mode left them on CamVid
+        for weight in layer.weights:
+            if weight.path.endswith(("range_min", "range_max")):
+                weight.assign(4.0 * weight)
+    path = os.path.join(tmp_path, "model.tflite")
+    export_tflite(model, path, mode="int8", representative_data=x[:2])
+    verify = verify_tflite(path, model, images(3, 64, 64, seed=4))
+    assert verify.min_argmax_agreement > 0.9

@@ -91,7 +91,8 @@ class FCDenseNet(keras.Model):
     `quantize_model(model)` and `model.quantized_twin()` give this class with
     `quantize=True`). Every conv becomes `QuantConv2D` / `QuantConv2DTranspose`, with kernels
     fake-quantized to int8 and inputs passing through an int8 `ActivationQuantizer`
-    (asymmetric, moving-average range); one more quantizes the logits. Conv2D kernels are
+    (asymmetric, moving-average range), except the convs that read a concatenation (the
+    transposed convs and the head, see below); one more quantizes the logits. Conv2D kernels are
     quantized per output channel; the transposed-conv kernels per tensor, because per-channel
     fake-quant on a Conv2DTranspose kernel (axis -2) does not convert (TF 2.21:
     "'tfl.transpose' op has mismatched quantized axes of input and output").
@@ -102,6 +103,15 @@ class FCDenseNet(keras.Model):
     (`export_tflite(model, path, mode="int8", representative_data=frames)`) to get a file that
     is int8 throughout (builtin ops only, one QUANTIZE / DEQUANTIZE at the edges); without
     them the `MUL`/`ADD` stay float between QUANTIZE / DEQUANTIZE pairs.
+    TFLite's int8 CONCATENATION gives its output and every operand one scale, so each chain of
+    concatenations (a dense block, its skip connection, the up-path block at that level) is
+    one int8 grid in the file. A fake-quant on a conv that reads a concatenation (the head,
+    the transposed convs) would set that grid from its QAT range, learned in training mode
+    (batch statistics, dropout): on real CamVid 3.5x wider than the inference activations
+    (`[-35.4, 37.8]` vs about +-11), so the stem and dense-layer outputs, which the QAT graph
+    never quantizes, got 0.29 per int8 step and the file agreed with the QAT model on half the
+    pixels. Those convs therefore get no input quantizer (`quantize_graph(float_inputs=...)`)
+    and the converter calibrates each chain's grid from the representative frames.
 
     Args:
         num_classes: output classes (11 for CamVid; void is not a class).
@@ -184,7 +194,10 @@ class FCDenseNet(keras.Model):
         # Quantization: the float graph rebuilt with quantized layers (quantize_model's
         # mechanism), plus int8 logits so the converter needs no float tensor at the output.
         if quantize:
-            inputs, logits = quantize_graph(inputs, logits)
+            # The transposed convs and the head read concatenations (or their operands): their
+            # inputs stay float in the twin and are calibrated at export (see the class doc).
+            concat_fed = [f"transition_up{level}" for level in range(len(up))] + ["logits"]
+            inputs, logits = quantize_graph(inputs, logits, float_inputs=concat_fed)
             logits = ActivationQuantizer(dtype=policy, name="logits_quantizer")(logits)
         super().__init__(inputs=inputs, outputs=logits, name=name, **kwargs)
         self._dtype_name = None if policy is None else policy.name
