@@ -12,12 +12,12 @@ import numpy as np
 from PIL import Image
 
 from tfmodels.utils import atomic
-from tfmodels.utils.plotting import pyplot as _pyplot, write_png
+from tfmodels.utils.plotting import pyplot, write_png
 
 
 def draw(history, upto=None, title=None):
     """A matplotlib figure of `history` (the first `upto` probed epochs; all when None)."""
-    plt = _pyplot()
+    plt = pyplot()
     entries = history["epochs"][:upto] if upto else history["epochs"]
     names = history["layers"]
     mode = history["mode"]
@@ -78,7 +78,7 @@ def write_figure(history, path):
 
 def write_animation(history, path, duration_ms=700):
     """Writes a GIF with one frame per probed epoch to `path` (atomically); returns `path`."""
-    plt = _pyplot()
+    plt = pyplot()
     frames = []
     for upto in range(1, len(history["epochs"]) + 1):
         fig = draw(history, upto=upto,
