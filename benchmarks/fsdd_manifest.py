@@ -11,12 +11,11 @@ Usage:
 """
 
 import json
-import wave
 from pathlib import Path
 
-import numpy as np
 from absl import app, flags
-from scipy import signal
+
+from tfmodels.data import wav
 
 _RECORDINGS = flags.DEFINE_string("recordings", None, "FSDD recordings folder.", required=True)
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Output folder.", required=True)
@@ -37,18 +36,8 @@ def main(argv):
         digit, speaker, take = path.stem.split("_")
         if int(take) >= _TAKES.value:
             continue
-        with wave.open(str(path)) as f:
-            if (f.getsampwidth(), f.getnchannels()) != (2, 1):
-                raise ValueError(f"{path}: expected 16-bit mono")
-            rate = f.getframerate()
-            audio = np.frombuffer(f.readframes(f.getnframes()), "<i2").astype(np.float64)
-        divisor = np.gcd(rate, 16000)
-        audio = signal.resample_poly(audio, 16000 // divisor, rate // divisor)
-        with wave.open(str(out / path.name), "wb") as f:
-            f.setnchannels(1)
-            f.setsampwidth(2)
-            f.setframerate(16000)
-            f.writeframes(np.clip(np.round(audio), -32768, 32767).astype("<i2").tobytes())
+        # The project's one WAV reader and writer: 8 kHz in, resampled to 16 kHz.
+        wav.write(out / path.name, wav.read(path, sample_rate=16000), 16000)
         lines.append({"audio": path.name, "text": _WORDS[int(digit)], "noise": "clean",
                       "speaker": speaker, "utterance": path.stem})
     (out / "fsdd.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))

@@ -27,10 +27,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
-
 from tfmodels.data import noise as noise_lib
-from tfmodels.data import speech
+from tfmodels.data import speech, wav
 from tfmodels.utils import atomic
 
 _NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
@@ -38,28 +36,17 @@ _WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 
 
 def read_fsdd(folder):
-    """`{(digit, speaker, take): float64 16 kHz waveform}` of every FSDD file in `folder`."""
-    import wave
-
+    """`{(digit, speaker, take): float64 16 kHz waveform}` of every FSDD file in `folder`
+    (read and resampled by `tfmodels.data.wav`, the project's one WAV reader)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"--fsdd_dir {folder} is not a folder")
     audio = {}
     for path in sorted(folder.iterdir()):
         match = _NAME.match(path.name)
-        if not match:
-            continue
-        with wave.open(str(path), "rb") as f:
-            rate, width, channels = f.getframerate(), f.getsampwidth(), f.getnchannels()
-            raw = f.readframes(f.getnframes())
-        if width != 2:
-            raise ValueError(f"{path}: expected 16-bit PCM, got {8 * width}-bit")
-        x = np.frombuffer(raw, "<i2").astype(np.float64) / 32768.0
-        x = x.reshape(-1, channels).mean(axis=1)
-        if rate != speech.SAMPLE_RATE:
-            g = np.gcd(rate, speech.SAMPLE_RATE)
-            x = signal.resample_poly(x, speech.SAMPLE_RATE // g, rate // g)
-        audio[(int(match[1]), match[2], int(match[3]))] = x
+        if match:
+            x = wav.read(path, sample_rate=speech.SAMPLE_RATE).astype(np.float64)
+            audio[(int(match[1]), match[2], int(match[3]))] = x
     if not audio:
         raise ValueError(f"--fsdd_dir {folder} holds no FSDD files named digit_speaker_take.wav")
     return audio
