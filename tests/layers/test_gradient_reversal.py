@@ -106,3 +106,18 @@ def test_layer_checks(tmp_path):
     testing_utils.check_layer(
         lambda: GradientReversal(scale=0.5, ramp_steps=20), (4, 3), tmp_path, training_step=False
     )
+
+
+@pytest.mark.parametrize("ramp_steps", [None, 5])
+def test_keras_layer_harness(ramp_steps):
+    # Keras's own conformance checks (config, serialization, symbolic/eager, a compiled
+    # training step, mixed precision) and a mixed-policy fit step.
+    testing_utils.run_layer_test(
+        GradientReversal,
+        {"scale": 0.5, "ramp_steps": ramp_steps},
+        input_shape=(2, 3),
+        expected_output_shape=(2, 3),
+        expected_num_trainable_weights=0,
+        expected_num_non_trainable_weights=2,  # scale and the step counter
+        supports_masking=True,
+    )

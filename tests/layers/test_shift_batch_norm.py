@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests import testing_utils
 from tests.testing_utils import check_layer
 from tfmodels.layers import ShiftBatchNormalization
 
@@ -60,3 +61,17 @@ def test_layer_check_and_errors(tmp_path):
         ShiftBatchNormalization(momentum=1.0)
     with pytest.raises(ValueError, match="epsilon"):
         ShiftBatchNormalization(epsilon=0)
+
+
+def test_keras_layer_harness():
+    # Keras's own conformance checks plus a mixed-policy fit step: the statistics and the
+    # power-of-two scale stay float32 under mixed_float16 / mixed_bfloat16.
+    testing_utils.run_layer_test(
+        ShiftBatchNormalization,
+        {"momentum": 0.9},
+        input_shape=(4, 3),
+        expected_output_shape=(4, 3),
+        expected_num_trainable_weights=2,
+        expected_num_non_trainable_weights=2,
+        supports_masking=True,
+    )

@@ -60,6 +60,8 @@ class ShiftBatchNormalization(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
+        # Mixed precision: the weights and statistics stay float32 and are read as float32
+        # (autocast=False); `call` normalizes in float32 and returns the compute dtype.
         axis = self.axis % len(input_shape)
         size = input_shape[axis]
         if size is None:
@@ -67,13 +69,15 @@ class ShiftBatchNormalization(keras.layers.Layer):
         self._reduce = tuple(a for a in range(len(input_shape)) if a != axis)
         self._broadcast = tuple(size if a == axis else 1 for a in range(len(input_shape)))
         self.gamma = self.add_weight(name="gamma", shape=(size,), initializer="ones",
-                                     trainable=self.scale) if self.scale else None
+                                     trainable=self.scale, autocast=False) if self.scale else None
         self.beta = self.add_weight(name="beta", shape=(size,), initializer="zeros",
-                                    trainable=self.center) if self.center else None
+                                    trainable=self.center, autocast=False) if self.center else None
         self.moving_mean = self.add_weight(name="moving_mean", shape=(size,),
-                                           initializer="zeros", trainable=False)
+                                           initializer="zeros", trainable=False,
+                                           autocast=False)
         self.moving_variance = self.add_weight(name="moving_variance", shape=(size,),
-                                               initializer="ones", trainable=False)
+                                               initializer="ones", trainable=False,
+                                               autocast=False)
 
     def call(self, inputs, training=None):
         x = ops.cast(inputs, "float32")
