@@ -7,6 +7,7 @@ Example:
     >>> lstm = QuantLSTM(16, kernel_quantizer=Ternary(), recurrent_quantizer=Ternary())
 """
 
+from tfmodels.models.rnn.base import WeightCachingCell, WeightCachingRNN
 from tfmodels.models.rnn.cells import QuantGRUCell, QuantLSTMCell, QuantSimpleRNNCell
 from tfmodels.models.rnn.layers import (
     QUANTIZER_PRESETS,
@@ -43,6 +44,8 @@ __all__ = [
     "QuantSimpleRNNCell",
     "RNN_LAYERS",
     "SlopeAnnealing",
+    "WeightCachingCell",
+    "WeightCachingRNN",
     "boundary",
     "boundary_states",
     "char_lm",

@@ -32,17 +32,17 @@ import math
 import keras
 from keras import ops
 
+from tfmodels.models.rnn.base import WeightCachingCell
 from tfmodels.quantization import get_quantizer, serialize_quantizer
 
 
-class _QuantCellMixin:
+class _QuantCellMixin(WeightCachingCell):
     """Quantizer arguments, per-matrix scales, the per-call weight cache and config."""
 
     def _init_quantizers(self, kernel_quantizer, recurrent_quantizer, bias_quantizer):
         self.kernel_quantizer = get_quantizer(kernel_quantizer, "kernel_quantizer")
         self.recurrent_quantizer = get_quantizer(recurrent_quantizer, "recurrent_quantizer")
         self.bias_quantizer = get_quantizer(bias_quantizer, "bias_quantizer")
-        self._cached_weights = None
         self._sampled_weights = None
 
     def add_weight(self, *args, **kwargs):
@@ -84,19 +84,10 @@ class _QuantCellMixin:
             self._quantize(self.bias_quantizer, self.bias, recurrent_bound, training),
         )
 
-    def cache_quantized_weights(self, training=False):
-        """Quantizes once for the coming loop (the layers call this; `clear_...` after it)."""
-        self._cached_weights = self.quantized_weights(training)
-
-    def clear_quantized_weights(self):
-        self._cached_weights = None
-
     def _weights(self, training):
-        if self._cached_weights is not None:
-            return self._cached_weights
-        if training and self._sampled_weights is not None:
+        if self._cached_weights is None and training and self._sampled_weights is not None:
             return self._sampled_weights
-        return self.quantized_weights(training)
+        return self.cached_or_quantized_weights(training)
 
     def get_dropout_mask(self, step_input):
         """Keras's dropout mask; also draws the stochastic weight sample of this sequence.

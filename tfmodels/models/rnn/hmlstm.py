@@ -42,6 +42,7 @@ import math
 import keras
 from keras import ops
 
+from tfmodels.models.rnn.base import WeightCachingCell, WeightCachingRNN
 from tfmodels.quantization import get_quantizer, serialize_quantizer
 
 # Slots of the pre-activation, in the paper's order: forget, input, output, candidate,
@@ -92,7 +93,7 @@ def _layer_units(units, num_layers):
 
 
 @keras.saving.register_keras_serializable("tfmodels")
-class HMLSTMCell(keras.layers.Layer):
+class HMLSTMCell(WeightCachingCell, keras.layers.Layer):
     """All layers of an HM-LSTM stack in one Keras RNN cell (arXiv:1609.01704).
 
     One cell holds the whole stack because layer `l` at step `t` needs layer `l + 1`'s state
@@ -167,7 +168,6 @@ class HMLSTMCell(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self._cached_weights = None
         self.state_size = [s for u in self.layer_units for s in (u, u, 1)]
         self.output_size = sum(self.layer_units) + self.num_layers
         # State names of the streaming step model (`tfmodels.models.rnn.step_model`).
@@ -236,18 +236,6 @@ class HMLSTMCell(keras.layers.Layer):
                 self.bias_quantizer, self.biases[l], math.sqrt(3.0 / u), training)
         return out
 
-    def cache_quantized_weights(self, training=False):
-        """Quantizes once for the coming loop (`HMLSTM` calls this; `clear_...` after it)."""
-        self._cached_weights = self.quantized_weights(training)
-
-    def clear_quantized_weights(self):
-        self._cached_weights = None
-
-    def _weights(self, training):
-        if self._cached_weights is not None:
-            return self._cached_weights
-        return self.quantized_weights(training)
-
     # Step ----------------------------------------------------------------------------------
     def _normalize(self, s, gamma):
         mean = ops.mean(s, axis=-1, keepdims=True)
@@ -256,7 +244,7 @@ class HMLSTMCell(keras.layers.Layer):
 
     def call(self, inputs, states, training=False):
         states = list(states)
-        weights = self._weights(training)
+        weights = self.cached_or_quantized_weights(training)
         slope = ops.convert_to_tensor(self.slope)
         h_prev = states[0::3]
         c_prev = states[1::3]
@@ -323,7 +311,7 @@ _CELL_ARGS = (
 
 
 @keras.saving.register_keras_serializable("tfmodels")
-class HMLSTM(keras.layers.RNN):
+class HMLSTM(WeightCachingRNN):
     """An HM-LSTM stack as one Keras RNN layer: `keras.layers.RNN(HMLSTMCell(...))`.
 
     On top of `keras.layers.RNN`, it quantizes the cell's weights once per call (one
@@ -356,26 +344,6 @@ class HMLSTM(keras.layers.RNN):
     @property
     def layer_units(self):
         return self.cell.layer_units
-
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        self.cell.cache_quantized_weights(training)
-        try:
-            return super().call(sequences, initial_state=initial_state, mask=mask,
-                                training=training)
-        finally:
-            self.cell.clear_quantized_weights()
-
-    def get_config(self):
-        config = super().get_config()
-        del config["cell"]
-        cell_config = self.cell.get_config()
-        for k in ("name", "dtype", "trainable"):
-            cell_config.pop(k, None)
-        return {**config, **cell_config}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable("tfmodels")

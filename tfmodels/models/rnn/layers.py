@@ -11,6 +11,7 @@ import inspect
 
 import keras
 
+from tfmodels.models.rnn.base import WeightCachingRNN
 from tfmodels.models.rnn.cells import QuantGRUCell, QuantLSTMCell, QuantSimpleRNNCell
 from tfmodels.quantization import Binary, Exponential, Pow2Ternary, Ternary
 
@@ -26,7 +27,7 @@ _RNN_ARGS = (
 _SHARED_ARGS = ("dtype", "trainable")
 
 
-class _QuantRNN(keras.layers.RNN):
+class _QuantRNN(WeightCachingRNN):
     """Shared by the quantized RNN layers: splits cell from layer arguments, config, batch norm."""
 
     cell_class = None
@@ -87,25 +88,12 @@ class _QuantRNN(keras.layers.RNN):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if self.input_norm is not None:
             sequences = self.input_norm(sequences, training=training, mask=mask)
-        self.cell.cache_quantized_weights(training)
-        try:
-            return super().call(
-                sequences, initial_state=initial_state, mask=mask, training=training
-            )
-        finally:
-            self.cell.clear_quantized_weights()
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
 
     def get_config(self):
-        config = super().get_config()
-        del config["cell"]
-        cell_config = self.cell.get_config()
-        for k in ("name", "dtype", "trainable"):
-            cell_config.pop(k, None)
-        return {**config, **cell_config, "input_batch_norm": self.input_batch_norm}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        return {**super().get_config(), "input_batch_norm": self.input_batch_norm}
 
 
 @keras.saving.register_keras_serializable("tfmodels")
