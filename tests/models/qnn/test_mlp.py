@@ -128,3 +128,27 @@ def test_bad_arguments_are_named():
         qnn_mlp("tiny", dropout=1.0)
     with pytest.raises(ValueError, match="preset"):
         qnn_convnet("huge")
+
+
+@pytest.mark.multibackend
+@pytest.mark.parametrize("shift_batch_norm", [False, True])
+def test_fits_under_a_global_mixed_precision_policy(shift_batch_norm):
+    # Every layer of the model (binary kernels, batch norm or its shift variant, binary
+    # activations) follows the global policy: float16 compute, float32 weights and ranges.
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = qnn_mlp(hidden_units=(8,), input_shape=INPUT_SHAPE,
+                        shift_batch_norm=shift_batch_norm, seed=0)
+        assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in model.weights
+                   if "float" in keras.backend.standardize_dtype(w.dtype))
+        x = np.random.default_rng(0).random((16, *INPUT_SHAPE)).astype("float32")
+        y = np.arange(16) % 10
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True))
+        before = [_np(w) for w in model.trainable_weights]
+        history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][-1])
+        assert any(not np.array_equal(a, _np(b)) for a, b in zip(before, model.trainable_weights))
+        assert keras.backend.standardize_dtype(model(x[:2]).dtype) == "float16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
