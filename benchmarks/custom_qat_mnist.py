@@ -47,7 +47,7 @@ def main():
     class GuideDenseConfig(tq.QuantizeConfig):
         def get_weights_and_quantizers(self, layer):
             return [(layer.kernel, LastValueQuantizer(num_bits=8, symmetric=True,
-                                                      narrow_range=True, per_axis=False))]
+                                                      narrow_range=False, per_axis=False))]
 
         def get_activations_and_quantizers(self, layer):
             return [(layer.activation, MovingAverageQuantizer(

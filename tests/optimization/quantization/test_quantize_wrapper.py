@@ -141,6 +141,15 @@ def test_wrapper_trains_and_round_trips(tmp_path):
     np.testing.assert_array_equal(_np(loaded(X)), _np(model(X)))
 
 
+def test_mixed_precision_computes_in_float16_with_float32_state():
+    wrapper = QuantizeWrapper(keras.layers.Dense(3, activation="relu", dtype="mixed_float16"),
+                              FourBitDenseConfig(), dtype="mixed_float16")
+    y = wrapper(X, training=True)
+    assert keras.backend.standardize_dtype(y.dtype) == "float16"
+    assert np.all(np.isfinite(_np(y)))
+    assert {w.dtype for w in wrapper.weights} == {"float32"}
+
+
 def test_bad_configs_are_rejected():
     with pytest.raises(ValueError, match="quantize_config of 'd'"):
         QuantizeWrapper(keras.layers.Dense(2, name="d"), {"kernel": "int8"})

@@ -13,6 +13,7 @@ estimators. `keras.ops` only: it trains on TensorFlow and JAX.
 import contextlib
 
 import keras
+from keras import ops
 
 from tfmodels.optimization.quantization.quantize_config import QuantizeConfig
 from tfmodels.optimization.quantization.quantizers import as_tfmot_quantizer
@@ -187,7 +188,9 @@ class QuantizeWrapper(keras.layers.Wrapper):
             flat = [_apply(q, x, training, w, seed) for (q, w), x in zip(plan["inputs"], flat)]
             inputs = keras.tree.pack_sequence_as(inputs, flat)
         quantized = [
-            _apply(q, weight.value, training, w, seed, channel_axis=plan["channel_axis"])
+            self._compute_dtype_of(
+                weight, _apply(q, weight.value, training, w, seed,
+                               channel_axis=plan["channel_axis"]))
             for weight, q, w in plan["weights"]
         ]
         activations = [_QuantizeAwareActivation(fn, q, w, training, seed)
@@ -207,6 +210,15 @@ class QuantizeWrapper(keras.layers.Wrapper):
             flat = [_apply(q, y, training, w, seed) for (q, w), y in zip(plan["outputs"], flat)]
             outputs = keras.tree.pack_sequence_as(outputs, flat)
         return outputs
+
+    def _compute_dtype_of(self, weight, value):
+        # Quantized from the float32 variable, used as the layer would read the variable:
+        # autocast to its compute dtype under mixed precision.
+        compute_dtype = self.layer.compute_dtype
+        if ("float" in weight.dtype and "float" in compute_dtype
+                and getattr(weight, "autocast", True) and compute_dtype != weight.dtype):
+            return ops.cast(value, compute_dtype)
+        return value
 
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)
