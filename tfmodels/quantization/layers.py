@@ -47,10 +47,11 @@ def quantize_to_tracked_range(quantizer, inputs, variables, momentum, training):
     """Fake-quantizes `inputs` with a per-tensor `Uniform` to a moving-average range.
 
     The one range tracker of tfmodels (`ActivationQuantizer` and the tfmot-style
-    `MovingAverageQuantizer` call it). In training the range in `variables` (from
-    `add_range_variables`) moves towards the batch's (`momentum` weight on the old range; the
-    first batch sets it) and the batch is quantized with the updated range; otherwise the stored
-    range is used. The range always contains zero.
+    `MovingAverageQuantizer` / `AllValuesQuantizer` call it). In training the range in
+    `variables` (from `add_range_variables`) moves towards the batch's (`momentum` weight on
+    the old range; `momentum=None`: the running min and max of all batches; the first batch
+    sets it) and the batch is quantized with the updated range; otherwise the stored range is
+    used. The range always contains zero.
 
     Returns:
         The fake-quantized values, float32 (or the input dtype if it is another float).
@@ -64,9 +65,13 @@ def quantize_to_tracked_range(quantizer, inputs, variables, momentum, training):
         else:
             batch_min, batch_max = ops.min(x), ops.max(x)
         seen = initialized > 0.5
-        m = momentum
-        lo = ops.where(seen, m * range_min + (1 - m) * batch_min, batch_min)
-        hi = ops.where(seen, m * range_max + (1 - m) * batch_max, batch_max)
+        if momentum is None:
+            lo = ops.where(seen, ops.minimum(range_min, batch_min), batch_min)
+            hi = ops.where(seen, ops.maximum(range_max, batch_max), batch_max)
+        else:
+            m = momentum
+            lo = ops.where(seen, m * range_min + (1 - m) * batch_min, batch_min)
+            hi = ops.where(seen, m * range_max + (1 - m) * batch_max, batch_max)
         lo = ops.minimum(lo, 0.0)
         hi = ops.maximum(ops.maximum(hi, 0.0), lo + 1e-6)
         range_min.assign(lo)

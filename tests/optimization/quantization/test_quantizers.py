@@ -4,6 +4,7 @@ import pytest
 from keras import ops
 
 from tfmodels.optimization.quantization.quantizers import (
+    AllValuesQuantizer,
     LastValueQuantizer,
     MovingAverageQuantizer,
     as_tfmot_quantizer,
@@ -44,6 +45,17 @@ def test_moving_average_quantizer_tracks_the_range_with_tfmot_decay():
     y = _np(q(np.float32([9.0]), training=False, weights=weights))
     assert y[0] == pytest.approx(3.002, abs=4.0 / 255)
     assert float(_np(weights["max_var"])) == pytest.approx(3.002, rel=1e-6)
+
+
+def test_all_values_quantizer_keeps_the_running_min_and_max():
+    holder = keras.layers.Layer()
+    q = AllValuesQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
+    weights = q.build(None, "act", holder)
+    for batch in ([-1.0, 3.0], [-2.0, 1.0], [-0.5, 2.0]):
+        q(np.float32(batch), training=True, weights=weights)
+    np.testing.assert_array_equal([_np(weights["min_var"]), _np(weights["max_var"])], [-2, 3])
+    assert AllValuesQuantizer.from_config(q.get_config()) == q
+    assert q != MovingAverageQuantizer(**q.get_config())
 
 
 @pytest.mark.parametrize("kwargs, match", [

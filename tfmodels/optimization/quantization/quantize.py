@@ -23,6 +23,7 @@ from tfmodels.optimization.quantization.quantize_config import (
 )
 from tfmodels.optimization.quantization.quantize_wrapper import QuantizeWrapper
 from tfmodels.optimization.quantization.quantizers import (
+    AllValuesQuantizer,
     LastValueQuantizer,
     MovingAverageQuantizer,
     Quantizer,
@@ -133,7 +134,7 @@ def quantize_scope(*args):
     """
     objects = {cls.__name__: cls for cls in (
         QuantizeAnnotate, QuantizeWrapper, QuantizeConfig, Default8BitQuantizeConfig,
-        Quantizer, LastValueQuantizer, MovingAverageQuantizer)}
+        Quantizer, LastValueQuantizer, MovingAverageQuantizer, AllValuesQuantizer)}
     for i, arg in enumerate(args):
         if not isinstance(arg, dict):
             raise ValueError(f"quantize_scope: argument {i} must be a dict {{name: class}}; got "

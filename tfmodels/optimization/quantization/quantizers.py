@@ -2,9 +2,9 @@
 
 A tfmot `Quantizer` is stateless: `build(tensor_shape, name, layer)` creates its variables on
 the layer that owns it (a `QuantizeWrapper`) and returns them in a dict; `__call__(inputs,
-training, weights)` quantizes with them. `LastValueQuantizer` and `MovingAverageQuantizer` are
-tfmot's two standard ones, computed by `tfmodels.quantization` (`Uniform`, and the range tracker
-of `ActivationQuantizer`): one QAT mechanism, two APIs. A `QuantizeConfig` may also return any
+training, weights)` quantizes with them. `LastValueQuantizer`, `MovingAverageQuantizer` and
+`AllValuesQuantizer` are tfmot's standard ones, computed by `tfmodels.quantization` (`Uniform`,
+and the range tracker of `ActivationQuantizer`): one QAT mechanism, two APIs. A `QuantizeConfig` may also return any
 `tfmodels.quantization` quantizer (`Uniform()`, `Ternary()`, ...); `as_tfmot_quantizer` gives
 it this interface.
 """
@@ -128,8 +128,8 @@ class MovingAverageQuantizer(Quantizer):
 
     def __init__(self, num_bits, per_axis, symmetric, narrow_range):
         if per_axis:
-            raise ValueError("MovingAverageQuantizer: per_axis=True is not supported (activation "
-                             "ranges are per tensor)")
+            raise ValueError(f"{type(self).__name__}: per_axis=True is not supported "
+                             "(activation ranges are per tensor)")
         self.quantizer = _check_uniform_args(num_bits, per_axis, symmetric, narrow_range)
 
     def build(self, tensor_shape, name, layer):
@@ -145,6 +145,18 @@ class MovingAverageQuantizer(Quantizer):
         q = self.quantizer
         return {"num_bits": q.bits, "per_axis": False, "symmetric": q.symmetric,
                 "narrow_range": q.narrow_range}
+
+
+@keras.saving.register_keras_serializable("tfmodels")
+class AllValuesQuantizer(MovingAverageQuantizer):
+    """tfmot's quantizer with the range of all values seen in training (running min and max).
+
+    Same variables and arguments as `MovingAverageQuantizer`; the range only grows.
+    """
+
+    def __call__(self, inputs, training, weights, **kwargs):
+        variables = (weights["min_var"], weights["max_var"], weights["initialized"])
+        return quantize_to_tracked_range(self.quantizer, inputs, variables, None, training)
 
 
 class _WeightQuantizer(Quantizer):
