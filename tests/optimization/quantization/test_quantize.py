@@ -135,6 +135,27 @@ def test_custom_and_default_configs_mix_and_subclassed_default_goes_through_the_
     assert len(np.unique(kernel)) <= 15
 
 
+@pytest.mark.multibackend
+def test_annotated_model_round_trips_and_applies_after_loading(tmp_path):
+    model = keras.Sequential([
+        keras.Input((8,)),
+        quantize_annotate_layer(ScaledDense(4, activation="relu", name="custom"),
+                                ScaledDenseConfig()),
+        keras.layers.Dense(2, name="head"),
+    ])
+    annotated = quantize_annotate_model(model)
+    x = np.random.default_rng(3).normal(size=(4, 8)).astype("float32")
+    path = str(tmp_path / "annotated.keras")
+    annotated.save(path)
+    with quantize_scope(CUSTOM):
+        loaded = keras.saving.load_model(path)
+    assert isinstance(loaded.layers[0].quantize_config, ScaledDenseConfig)
+    assert loaded.layers[1].quantize_config is None and type(loaded.layers[1].layer).__name__ == "Dense"
+    np.testing.assert_array_equal(_np(loaded(x)), _np(annotated(x)))
+    applied = quantize_apply(loaded)
+    assert [type(layer) for layer in applied.layers] == [QuantizeWrapper, QuantDense]
+
+
 def test_errors_name_what_is_wrong():
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="no annotated layer"):
