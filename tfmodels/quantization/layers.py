@@ -22,6 +22,65 @@ from tfmodels.quantization.quantizers import (
     serialize_quantizer,
 )
 
+# Moving-average weight of the old activation range (ActivationQuantizer's default).
+RANGE_MOMENTUM = 0.99
+
+
+def add_range_variables(layer, prefix=""):
+    """Creates on `layer` the `(range_min, range_max, initialized)` variables of a tracked range.
+
+    float32 and never autocast: a float16 copy of the range would mix dtypes with the float32
+    batch statistics (TensorFlow refuses) and lose the moving average's small updates.
+    BatchNormalization keeps its moving statistics the same way. Before any training the range
+    is `[-6, 6]`.
+    """
+    return tuple(
+        layer.add_weight(
+            name=f"{prefix}{name}", shape=(), initializer=keras.initializers.Constant(value),
+            trainable=False, dtype="float32", autocast=False,
+        )
+        for name, value in (("range_min", -6.0), ("range_max", 6.0), ("initialized", 0.0))
+    )
+
+
+def quantize_to_tracked_range(quantizer, inputs, variables, momentum, training):
+    """Fake-quantizes `inputs` with a per-tensor `Uniform` to a moving-average range.
+
+    The one range tracker of tfmodels (`ActivationQuantizer` and the tfmot-style
+    `MovingAverageQuantizer` / `AllValuesQuantizer` call it). In training the range in
+    `variables` (from `add_range_variables`) moves towards the batch's (`momentum` weight on
+    the old range; `momentum=None`: the running min and max of all batches; the first batch
+    sets it) and the batch is quantized with the updated range; otherwise the stored range is
+    used. The range always contains zero.
+
+    Returns:
+        The fake-quantized values, float32 (or the input dtype if it is another float).
+    """
+    range_min, range_max, initialized = variables
+    if training:
+        x = ops.stop_gradient(ops.cast(inputs, "float32"))
+        if quantizer.symmetric:
+            batch_max = ops.max(ops.abs(x))
+            batch_min = -batch_max
+        else:
+            batch_min, batch_max = ops.min(x), ops.max(x)
+        seen = initialized > 0.5
+        if momentum is None:
+            lo = ops.where(seen, ops.minimum(range_min, batch_min), batch_min)
+            hi = ops.where(seen, ops.maximum(range_max, batch_max), batch_max)
+        else:
+            m = momentum
+            lo = ops.where(seen, m * range_min + (1 - m) * batch_min, batch_min)
+            hi = ops.where(seen, m * range_max + (1 - m) * batch_max, batch_max)
+        lo = ops.minimum(lo, 0.0)
+        hi = ops.maximum(ops.maximum(hi, 0.0), lo + 1e-6)
+        range_min.assign(lo)
+        range_max.assign(hi)
+        initialized.assign(1.0)
+    else:
+        lo, hi = range_min, range_max
+    return quantizer.fake_quant(inputs, lo, hi)
+
 
 @keras.saving.register_keras_serializable("tfmodels")
 class ActivationQuantizer(keras.layers.Layer):
@@ -54,7 +113,7 @@ class ActivationQuantizer(keras.layers.Layer):
     [0.0, 1.0]
     """
 
-    def __init__(self, quantizer=None, momentum=0.99, seed=None, **kwargs):
+    def __init__(self, quantizer=None, momentum=RANGE_MOMENTUM, seed=None, **kwargs):
         super().__init__(**kwargs)
         if quantizer is None:
             quantizer = Uniform(bits=8, symmetric=False, narrow_range=False)
@@ -73,45 +132,17 @@ class ActivationQuantizer(keras.layers.Layer):
 
     def build(self, input_shape):
         if self.tracks_range:
-            # float32 and never autocast: a float16 copy of the range would mix dtypes with the
-            # float32 batch statistics (TensorFlow refuses) and lose the moving average's
-            # small updates. BatchNormalization keeps its moving statistics the same way.
-            self.range_min = self.add_weight(
-                name="range_min", shape=(), initializer=keras.initializers.Constant(-6.0),
-                trainable=False, dtype="float32", autocast=False,
-            )
-            self.range_max = self.add_weight(
-                name="range_max", shape=(), initializer=keras.initializers.Constant(6.0),
-                trainable=False, dtype="float32", autocast=False,
-            )
-            self.initialized = self.add_weight(
-                name="initialized", shape=(), initializer="zeros", trainable=False,
-                dtype="float32", autocast=False,
-            )
+            self.range_min, self.range_max, self.initialized = add_range_variables(self)
 
     def call(self, inputs, training=None):
         if not self.tracks_range:
             outputs = self.quantizer(inputs, training=bool(training), seed=self.seed_generator)
             return ops.cast(outputs, self.compute_dtype)
-        if training:
-            x = ops.stop_gradient(ops.cast(inputs, "float32"))
-            if self.quantizer.symmetric:
-                batch_max = ops.max(ops.abs(x))
-                batch_min = -batch_max
-            else:
-                batch_min, batch_max = ops.min(x), ops.max(x)
-            seen = self.initialized > 0.5
-            m = self.momentum
-            lo = ops.where(seen, m * self.range_min + (1 - m) * batch_min, batch_min)
-            hi = ops.where(seen, m * self.range_max + (1 - m) * batch_max, batch_max)
-            lo = ops.minimum(lo, 0.0)
-            hi = ops.maximum(ops.maximum(hi, 0.0), lo + 1e-6)
-            self.range_min.assign(lo)
-            self.range_max.assign(hi)
-            self.initialized.assign(1.0)
-        else:
-            lo, hi = self.range_min, self.range_max
-        return ops.cast(self.quantizer.fake_quant(inputs, lo, hi), self.compute_dtype)
+        outputs = quantize_to_tracked_range(
+            self.quantizer, inputs, (self.range_min, self.range_max, self.initialized),
+            self.momentum, training,
+        )
+        return ops.cast(outputs, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -116,7 +116,7 @@ def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=No
                 "kernel_quantizer and input_quantizer must be left at their defaults"
             )
         qat = type(model).from_config({**config, "quantize": True, "name": name})
-    elif isinstance(model, keras.Sequential) or _is_functional(model):
+    elif is_graph_model(model):
         qat = keras.models.clone_model(
             model, clone_function=_clone_function(kernel_quantizer, input_quantizer)
         )
@@ -131,29 +131,62 @@ def quantize_model(model, kernel_quantizer=None, input_quantizer="int8", name=No
     return qat
 
 
-def _clone_function(kernel_quantizer, input_quantizer, float_inputs=()):
+def default_kernel_quantizer(layer):
+    """The int8 kernel quantizer `quantize_model` gives `layer`, or None for a layer it leaves
+    float (anything but an exact `Dense`, `Conv2D` or `Conv2DTranspose`)."""
+    twin = _TWINS.get(type(layer))
+    return None if twin is None else twin[1]()
+
+
+def int8_activation_quantizer():
+    """The quantizer of `quantize_model`'s default `input_quantizer="int8"`: TFLite's int8
+    activations, asymmetric over the full range [-128, 127]."""
+    return Uniform(bits=8, symmetric=False, narrow_range=False)
+
+
+def quantized_twin(layer, kernel_quantizer=None, input_quantizer="int8"):
+    """The QAT layer `quantize_model` puts in place of `layer`: a new, unbuilt layer of the same
+    name and configuration (`QuantDense` for `Dense`, ...), or a copy of a layer it leaves float.
+
+    Args:
+        layer: a Keras layer.
+        kernel_quantizer, input_quantizer: as for `quantize_model` (copied, not shared).
+    """
+    twin = _TWINS.get(type(layer))
+    if twin is None:
+        return layer.__class__.from_config(layer.get_config())
     if input_quantizer == "int8":
-        # TFLite's int8 activations: asymmetric, full range [-128, 127].
-        input_quantizer = Uniform(bits=8, symmetric=False, narrow_range=False)
+        input_quantizer = int8_activation_quantizer()
+    config = layer.get_config()
+    config.pop("quantization_config", None)
+    return twin[0].from_config(
+        {
+            **config,
+            "kernel_quantizer": copy_quantizer(kernel_quantizer) or twin[1](),
+            "input_quantizer": copy_quantizer(input_quantizer),
+        }
+    )
+
+
+def copy_float_weights(source, target):
+    """Copies the weights of layer `source` into `target`, its copy or its `quantized_twin`
+    (kernel and bias; the twin's activation ranges keep their initial values)."""
+    if type(source) in _TWINS and isinstance(target, _TWINS[type(source)][0]):
+        target.kernel.assign(source.kernel)
+        if source.use_bias:
+            target.bias.assign(source.bias)
+    else:
+        target.set_weights(source.get_weights())
+
+
+def _clone_function(kernel_quantizer, input_quantizer, float_inputs=()):
     if isinstance(float_inputs, str):
         raise ValueError(f"float_inputs must be a collection of layer names; got {float_inputs!r}")
     float_inputs = frozenset(float_inputs)
 
     def clone(layer):
-        twin = _TWINS.get(type(layer))
-        if twin is None:
-            return layer.__class__.from_config(layer.get_config())
-        quant_class, default_kernel_quantizer = twin
-        config = layer.get_config()
-        config.pop("quantization_config", None)
-        return quant_class.from_config(
-            {
-                **config,
-                "kernel_quantizer": copy_quantizer(kernel_quantizer) or default_kernel_quantizer(),
-                "input_quantizer": (
-                    None if layer.name in float_inputs else copy_quantizer(input_quantizer)
-                ),
-            }
+        return quantized_twin(
+            layer, kernel_quantizer, None if layer.name in float_inputs else input_quantizer
         )
 
     return clone
@@ -169,6 +202,11 @@ def _class_config(model):
         return None
 
 
+def is_graph_model(model):
+    """Whether `model` is a Sequential or functional model (what `quantize_model` clones)."""
+    return isinstance(model, keras.Sequential) or _is_functional(model)
+
+
 def _is_functional(model):
     # Keras exports no name for its Functional class; a graph model (keras.Model(inputs,
     # outputs) or a class building one in __init__) has it in its bases.
@@ -181,12 +219,5 @@ def _is_functional(model):
 def _copy_weights(model, qat):
     """Copies the weights of `model` into the layers of the same name in `qat`."""
     for old in model.layers:
-        if not old.weights:
-            continue
-        new = qat.get_layer(old.name)
-        if type(old) in _TWINS and isinstance(new, _TWINS[type(old)][0]):
-            new.kernel.assign(old.kernel)
-            if old.use_bias:
-                new.bias.assign(old.bias)
-        else:
-            new.set_weights(old.get_weights())
+        if old.weights:
+            copy_float_weights(old, qat.get_layer(old.name))
