@@ -27,7 +27,7 @@ def main():
     parser.add_argument("--train_limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--parts_only", action="store_true")
-    parser.add_argument("--ablation_eps1", default="0,0.3,1,3")
+    parser.add_argument("--ablation_eps1", default="0,0.1,0.3,1")
     parser.add_argument("--ablation_eps3", default="0,0.05,0.2")
     args = parser.parse_args()
 

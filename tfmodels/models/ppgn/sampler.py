@@ -38,14 +38,15 @@ from keras import ops
 from tfmodels.models.ppgn.conditions import DAEPrior, UpsideDownPrior
 from tfmodels.models.ppgn.gradients import compile_function, value_and_grad
 
-# eps defaults per variant; eps2 = 1 and lr = 1 in all (only the ratios matter after the
-# step normalization). The paper's CaffeNet values (eps1 = 1e-5, eps3 = 1e-17) are tied to
-# fc6's scale; MNIST values are set in the task from measurement.
+# eps defaults per variant, with eps2 = 1 (only ratios matter after the step normalization).
+# The paper's CaffeNet values (eps1 = 1e-5, eps3 = 1e-17, lr = 1) are tied to fc6's scale; these
+# were picked on the MNIST parts of benchmarks/ppgn_mnist.py (50 chains, 200 steps, lr = 0.1 x
+# h's std) by the independent classifier's numbers (README, PPGN section).
 VARIANTS = {
     "dgn_am": {"eps1": 0.0, "eps3": 0.0},
     "ppgn_x": {"eps1": 1.0, "eps3": 0.05},
-    "ppgn_h": {"eps1": 1.0, "eps3": 0.05},
-    "joint_ppgn_h": {"eps1": 1.0, "eps3": 0.05},
+    "ppgn_h": {"eps1": 0.3, "eps3": 0.05},
+    "joint_ppgn_h": {"eps1": 0.1, "eps3": 0.05},
 }
 
 
