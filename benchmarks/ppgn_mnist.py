@@ -39,7 +39,8 @@ def main():
 
     data = mnist.load(normalize=True)
     if args.train_limit:
-        data.x_train, data.y_train = data.x_train[:args.train_limit], data.y_train[:args.train_limit]
+        limit = args.train_limit
+        data.x_train, data.y_train = data.x_train[:limit], data.y_train[:limit]
     parts_dir = os.path.join(args.out, "parts")
     if os.path.isfile(os.path.join(parts_dir, "parts.json")):
         parts = ppgn.load_parts(parts_dir)

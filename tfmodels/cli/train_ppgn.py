@@ -3,7 +3,8 @@
 
 Usage:
   tfmodels-train --task=ppgn [--epochs=5 (G)] [--ppgn_classifier_epochs=2] [--ppgn_dae_epochs=5]
-      [--ppgn_steps=200] [--ppgn_samples_per_class=10] [--ppgn_variants=dgn_am,ppgn_x,ppgn_h,joint_ppgn_h]
+      [--ppgn_steps=200] [--ppgn_samples_per_class=10]
+      [--ppgn_variants=dgn_am --ppgn_variants=joint_ppgn_h ...  (default: all four)]
       [--ppgn_code_units=64] [--ppgn_neurons=10] [--train_limit=N] [--data_dir=<idx folder>]
       [--export_dir=export]
 
