@@ -31,6 +31,7 @@ def main():
     parser.add_argument("--ablation_eps3", default="0,0.05,0.2")
     args = parser.parse_args()
 
+    import keras
     import numpy as np
 
     from tfmodels.data import mnist
@@ -61,8 +62,8 @@ def main():
 
     # Ablation: eps1 (prior) and eps3 (noise) for the two learned priors.
     x_test = data.x_test[..., None]
-    features = ppgn.keras.Model(parts.independent.input,
-                                parts.independent.get_layer("features").output)
+    features = keras.Model(parts.independent.input,
+                           parts.independent.get_layer("features").output)
     real_features = np.asarray(features.predict(x_test[:2000], batch_size=500, verbose=0))
     targets = np.repeat(np.arange(10), args.samples_per_class)
     rows = []
