@@ -26,6 +26,7 @@ from tfmodels.cli import common_flags, errors  # noqa: E402,F401  (defines the s
 from tfmodels.cli import (  # noqa: E402
     train_asr,
     train_coordinate,
+    train_ppgn,
     train_probes,
     train_qnn,
     train_rnn,
@@ -41,6 +42,7 @@ _TASKS = {
     "coordinate": train_coordinate.main_coordinate,
     "mnist_mlp": train_coordinate.main_mnist_mlp,
     "probes": train_probes.main,
+    "ppgn": train_ppgn.main,
 }
 
 _TASK = flags.DEFINE_enum("task", None, list(_TASKS), "Which task to train.", required=True)
