@@ -1,11 +1,11 @@
 """Diet Networks on simulated 1000-Genomes-shaped genotypes: the README's two tables.
 
   # Table 1: misclassification (mean +- std over 5 folds) and free parameters of every model
-  nice -n 10 python benchmarks/diet_genotypes.py --experiment=table --num_snps=5000 \
-      --epochs=25 --out=export/diet_table.json
+  nice -n 10 python benchmarks/diet_genotypes.py --experiment=table --num_snps=2000 \
+      --epochs=30 --out=export/diet_table.json
   # Error, time and memory as the number of SNPs grows (basic MLP vs histogram Diet Network)
   nice -n 10 python benchmarks/diet_genotypes.py --experiment=scaling \
-      --snps=1000,3000,10000,30000,100000 --epochs=10 --out=export/diet_scaling.json
+      --snps=1000,3000,10000,30000 --epochs=10 --out=export/diet_scaling.json
 
 Both run on one CPU thread (set below, before TensorFlow loads). `scaling` runs each
 (model, SNP count) in a fresh child process so that its peak resident memory (ru_maxrss) is
@@ -31,6 +31,7 @@ _SNPS = flags.DEFINE_list("snps", ["1000", "3000", "10000", "30000"], "scaling: 
 _MODELS = flags.DEFINE_list("models", None, "Models (default: all for table; basic,histogram "
                             "for scaling).")
 _EPOCHS = flags.DEFINE_integer("epochs", 25, "Maximum epochs (early stopping, patience 6).")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 128, "Batch size.")
 _FOLDS = flags.DEFINE_list("run_folds", None, "table: folds to run (default all 5).")
 _SEED = flags.DEFINE_integer("seed", 0, "Data, folds and initialization seed.")
 _OUT = flags.DEFINE_string("out", None, "JSON file for the results (written atomically).")
@@ -41,10 +42,10 @@ def _scaling_point(args):
 
     from tfmodels.tasks import diet
 
-    model, snps, epochs, seed = args
+    model, snps, epochs, batch_size, seed = args
     start = time.perf_counter()
     result = diet.run_diet(models=[model], num_snps=snps, run_folds=[0], epochs=epochs,
-                           patience=6, seed=seed)
+                           batch_size=batch_size, patience=6, seed=seed)
     row = result.rows[0]
     return {"model": model, "snps": snps, "error": row["errors"][0],
             "parameters": row["parameters"], "epochs_run": row["epochs_run"][0],
@@ -65,13 +66,15 @@ def main(argv):
 
         result = diet.run_diet(
             models=_MODELS.value or list(diet.MODELS), num_snps=_NUM_SNPS.value,
-            epochs=_EPOCHS.value, patience=6, snp2vec_epochs=10, seed=_SEED.value,
+            epochs=_EPOCHS.value, batch_size=_BATCH_SIZE.value, patience=6, snp2vec_epochs=10,
+            seed=_SEED.value, verbose=2,
             run_folds=None if _FOLDS.value is None else [int(f) for f in _FOLDS.value])
         print(result)
         payload = {"data": result.data, "rows": result.rows, "table": result.table()}
     else:
         models = _MODELS.value or ["basic", "histogram"]
-        points = [(m, int(s), _EPOCHS.value, _SEED.value) for s in _SNPS.value for m in models]
+        points = [(m, int(s), _EPOCHS.value, _BATCH_SIZE.value, _SEED.value)
+                  for s in _SNPS.value for m in models]
         rows = []
         context = multiprocessing.get_context("spawn")
         for point in points:

@@ -21,8 +21,8 @@ Example:
     >>> import numpy as np
     >>> model = DietNetwork(num_features=50, num_classes=3, embedding_size=9,
     ...                     embedding=np.ones((50, 9), np.float32), hidden=8, head_units=8)
-    >>> model(np.zeros((2, 50), np.float32)).shape
-    TensorShape([2, 3])
+    >>> tuple(model(np.zeros((2, 50), np.float32)).shape)
+    (2, 3)
 """
 
 import keras
