@@ -5,7 +5,7 @@
       --epochs=30 --out=export/diet_table.json
   # Error, time and memory as the number of SNPs grows (basic MLP vs histogram Diet Network)
   nice -n 10 python benchmarks/diet_genotypes.py --experiment=scaling \
-      --snps=1000,3000,10000,30000 --epochs=10 --out=export/diet_scaling.json
+      --snps=1000,3000,10000,30000 --epochs=20 --out=export/diet_scaling.json
 
 Both run on one CPU thread (set below, before TensorFlow loads). `scaling` runs each
 (model, SNP count) in a fresh child process so that its peak resident memory (ru_maxrss) is

@@ -8,6 +8,7 @@ from tfmodels.models.diet import (
     feature_embedding,
     random_projection_embedding,
     snp2vec_embedding,
+    whiten,
 )
 
 
@@ -52,6 +53,22 @@ def test_embedding_reads_training_rows_only(kind):
     np.testing.assert_allclose(before.mean(0), 0, atol=1e-5)
 
 
+def test_whiten_decorrelates_and_drops_null_directions():
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(500, 4)) * [5.0, 1.0, 0.5, 0.1]
+    # Columns: three sources, a near copy of the first (it differs by the small fourth source:
+    # the histogram's case), and an exact linear combination (a null direction).
+    emb = np.column_stack([base[:, :3], base[:, 0] + base[:, 3], base[:, 0] - base[:, 1]])
+    white = whiten(emb, eps=1e-6)
+    variances = np.linalg.eigvalsh(np.cov(white, rowvar=False, bias=True))
+    # Four independent directions come out with unit variance (the small one included); the
+    # fifth stays null.
+    np.testing.assert_allclose(variances[1:], 1.0, atol=0.02)
+    assert variances[0] < 1e-6
+    np.testing.assert_allclose(np.cov(white, rowvar=False, bias=True),
+                               np.diag(np.var(white, axis=0)), atol=1e-6)
+
+
 def test_random_projection_is_seeded_linear():
     x = np.random.default_rng(2).integers(0, 3, (20, 10)).astype(np.int8)
     a = random_projection_embedding(x, 5, seed=3)
@@ -75,6 +92,7 @@ def test_snp2vec_shape_and_range():
     (lambda x, y: snp2vec_embedding(x, 3, epochs=0), "epochs"),
     (lambda x, y: feature_embedding("pca", x, y, [0], 3), "kind"),
     (lambda x, y: feature_embedding("histogram", x, y, [], 3), "train_indices"),
+    (lambda x, y: feature_embedding("histogram", x, y, [0], 3, normalize="l2"), "normalize"),
 ])
 def test_bad_inputs(call, match):
     x = np.zeros((5, 4), np.int8)

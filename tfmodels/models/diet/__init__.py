@@ -25,10 +25,11 @@ from tfmodels.models.diet.embeddings import (
     feature_embedding,
     random_projection_embedding,
     snp2vec_embedding,
+    whiten,
 )
 
 __all__ = [
     "DietFatLayer", "DietNetwork", "EMBEDDINGS", "GenotypeCentering", "baked_model", "basic_mlp",
     "class_histogram_embedding", "compile_diet", "feature_embedding", "parameter_count",
-    "random_projection_embedding", "snp2vec_embedding",
+    "random_projection_embedding", "snp2vec_embedding", "whiten",
 ]

@@ -9,6 +9,9 @@ The paper compares embeddings computed from the **training** genotypes only:
 - `snp2vec_embedding`: the code of an autoencoder trained on the transposed data (each SNP is
   one example of `samples` values), "SNP2Vec".
 
+`feature_embedding` whitens the embedding by default (`whiten`): without it the auxiliary
+network learned the histogram's population signal only very slowly (see `whiten`).
+
 Every function here takes the training rows only; `feature_embedding` takes the whole data and
 the training indices, so a caller cannot hand it the test rows by mistake.
 
@@ -110,8 +113,27 @@ def snp2vec_embedding(genotypes, size=100, epochs=20, batch_size=128, learning_r
     return np.asarray(encoder.predict(columns, batch_size=1024, verbose=0), np.float32)
 
 
+def whiten(embedding, eps=1e-3):
+    """Decorrelates the columns of an embedding: principal-component scores, each scaled to
+    unit variance over the SNPs, `score_i / sqrt(var_i + eps * var_max)`.
+
+    Why: the columns of a per-class histogram are nearly collinear (every class's frequency
+    tracks the ancestral one); the population signal lives in their small differences.
+    Standardized columns left the auxiliary MLP on a plateau at super-population accuracy
+    for tens of epochs (validation 20-30% after 40 epochs at 3,000 SNPs); whitened, it reached
+    89% in 30 (README). `eps` keeps null directions (each class's three frequencies sum to
+    one) at zero instead of amplifying rounding noise.
+    """
+    embedding = np.asarray(embedding, np.float64)
+    centred = embedding - embedding.mean(axis=0)
+    u, singular, _ = np.linalg.svd(centred, full_matrices=False)
+    std = singular / np.sqrt(len(centred))
+    scale = 1.0 / np.sqrt(std**2 + eps * std[0] ** 2) if std[0] > 0 else np.zeros_like(std)
+    return (u * singular * scale).astype(np.float32)
+
+
 def feature_embedding(kind, genotypes, labels, train_indices, num_classes, size=100, seed=0,
-                      standardize=True, **kwargs):
+                      normalize="whiten", **kwargs):
     """The embedding `kind` (one of `EMBEDDINGS`) computed from rows `train_indices` only.
 
     Args:
@@ -121,12 +143,14 @@ def feature_embedding(kind, genotypes, labels, train_indices, num_classes, size=
         num_classes: classes (for the histogram).
         size: embedding size for the projection and SNP2Vec (the histogram's is 3 x classes).
         seed: projection / autoencoder seed.
-        standardize: scale each column to zero mean and unit variance over the SNPs (so the
-            auxiliary MLP sees inputs of one scale whatever the embedding).
+        normalize: `"whiten"` (default, `whiten`), `"standardize"` (each column to zero mean
+            and unit variance over the SNPs) or None (raw values).
         **kwargs: passed to `snp2vec_embedding` (epochs, batch_size, ...).
     """
     if kind not in EMBEDDINGS:
         raise ValueError(f"kind must be one of {EMBEDDINGS}, got {kind!r}")
+    if normalize not in ("whiten", "standardize", None):
+        raise ValueError(f"normalize must be 'whiten', 'standardize' or None, got {normalize!r}")
     train_indices = np.asarray(train_indices)
     if train_indices.ndim != 1 or not len(train_indices):
         raise ValueError("train_indices must be a non-empty 1-D array of row indices")
@@ -138,7 +162,9 @@ def feature_embedding(kind, genotypes, labels, train_indices, num_classes, size=
         embedding = random_projection_embedding(rows, size, seed)
     else:
         embedding = snp2vec_embedding(rows, size, seed=seed, **kwargs)
-    if standardize:
+    if normalize == "whiten":
+        embedding = whiten(embedding)
+    elif normalize == "standardize":
         std = embedding.std(axis=0)
         embedding = (embedding - embedding.mean(axis=0)) / np.where(std > 0, std, 1.0)
     return embedding.astype(np.float32)
