@@ -58,6 +58,22 @@ def test_int8_file_runs_in_litert(run):
     assert result.files["model"].endswith("diet_histogram_rec.keras")
 
 
+def test_work_dir_resumes_finished_runs(tmp_path, monkeypatch):
+    kwargs = dict(TINY, models=["basic", "histogram"], run_folds=[0], work_dir=str(tmp_path / "w"),
+                  export_dir=str(tmp_path / "out"), export_model="histogram", int8=False)
+    first = diet.run_diet(**kwargs)
+    assert sorted(os.listdir(tmp_path / "w")) == [
+        "backup", "fold0_basic.json", "fold0_histogram.json", "fold0_histogram.keras", "logs"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished (fold, model) was trained again")
+
+    monkeypatch.setattr(diet, "fit_model", no_training)
+    second = diet.run_diet(**kwargs)
+    assert [r["errors"] for r in second.rows] == [r["errors"] for r in first.rows]
+    assert os.path.isfile(second.files["model"])
+
+
 def test_build_model_uses_training_rows_only():
     data = g.simulate_genotypes(num_snps=60, samples_per_population=4, seed=0)
     train = np.arange(0, 60)

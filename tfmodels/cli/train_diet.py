@@ -13,8 +13,12 @@ Without --data_dir it simulates 1000-Genomes-shaped genotypes (26 populations, 3
 individuals); with it, it reads the PLINK folder. It trains every model on every fold, prints
 the misclassification table (mean ± std over folds, free parameters), and writes
 `<export_dir>/diet/`: the first fold's `--diet_export_model` as `.keras`, its int8 `.tflite`
-with the predicted fat-layer weights baked (checked in LiteRT), and report.json.
+with the predicted fat-layer weights baked (checked in LiteRT), and report.json. Rerun with the
+same `--work_dir` (default `<export_dir>/runs/diet`), an interrupted comparison skips the
+(fold, model) pairs it finished and resumes the interrupted fit from its last epoch.
 """
+
+import os
 
 from absl import flags
 
@@ -63,5 +67,8 @@ def main():
         run_folds=_int_list("diet_run_folds", _RUN_FOLDS.value), gamma=_GAMMA.value,
         learning_rate=_LEARNING_RATE.value, embedding_size=_EMBEDDING_SIZE.value,
         seed=common_flags.SEED.value, export_dir=common_flags.EXPORT_DIR.value,
-        export_model=_EXPORT_MODEL.value, int8=common_flags.QUANTIZE.value, verbose=2,
+        export_model=_EXPORT_MODEL.value, int8=common_flags.QUANTIZE.value,
+        work_dir=common_flags.WORK_DIR.value or os.path.join(common_flags.EXPORT_DIR.value,
+                                                             "runs", "diet"),
+        verbose=2,
         **kwargs))

@@ -16,6 +16,7 @@ Example:
 """
 
 import dataclasses
+import json
 import os
 import time
 
@@ -31,6 +32,7 @@ from tfmodels.models.diet import (
     feature_embedding,
     parameter_count,
 )
+from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils import atomic
 
 # name -> (embedding kind or None for the plain MLP, reconstruction)
@@ -133,9 +135,9 @@ def build_model(name, data, train, embedding_size=100, hidden=100, snp2vec_epoch
 
 
 def fit_model(model, data, train, valid, epochs, batch_size=64, learning_rate=1e-3, gamma=20.0,
-              patience=10, seed=0, verbose=0):
+              patience=10, seed=0, verbose=0, callbacks=()):
     """Fits with early stopping on validation accuracy (best weights restored); returns the
-    epochs run."""
+    epochs run. `callbacks` are added (the resumable ones of `training_callbacks`)."""
     reconstruction = getattr(model, "reconstruction", False)
     compile_diet(model, learning_rate, gamma)
     train_batches = genotype_data.GenotypeBatches(
@@ -149,7 +151,7 @@ def fit_model(model, data, train, valid, epochs, batch_size=64, learning_rate=1e
                                          restore_best_weights=True)
     keras.utils.set_random_seed(seed)
     history = model.fit(train_batches, validation_data=valid_batches, epochs=epochs,
-                        callbacks=[stop], verbose=verbose)
+                        callbacks=[*callbacks, stop], verbose=verbose)
     return len(history.history["loss"])
 
 
@@ -181,7 +183,7 @@ def run_diet(data_dir=None, panel=None, missing="error", models=tuple(MODELS), n
              samples_per_population=133, fst_population=0.005, folds=5, run_folds=None,
              epochs=30, batch_size=64, learning_rate=1e-3, gamma=20.0, patience=10,
              embedding_size=100, hidden=100, snp2vec_epochs=20, seed=0, export_dir=None,
-             export_model="histogram", int8=True, verbose=0):
+             export_model="histogram", int8=True, work_dir=None, verbose=0):
     """The Diet Networks comparison (see module doc).
 
     Args:
@@ -202,6 +204,10 @@ def run_diet(data_dir=None, panel=None, missing="error", models=tuple(MODELS), n
             writes nothing.
         export_model: the model exported (one of `models`).
         int8: export and check the int8 `.tflite`.
+        work_dir: resumable state: each finished (fold, model) leaves `fold<k>_<model>.json`
+            (and `.keras` for the exported one) there and is not retrained when the run is
+            repeated with the same arguments; an interrupted fit resumes from its last epoch
+            (`keras.callbacks.BackupAndRestore`). None: nothing is kept.
         verbose: fit verbosity.
 
     Returns:
@@ -228,6 +234,8 @@ def run_diet(data_dir=None, panel=None, missing="error", models=tuple(MODELS), n
             raise FileNotFoundError(f"export_dir's parent folder does not exist: {export_dir}")
     if data_dir is not None and not os.path.isdir(data_dir):
         raise FileNotFoundError(f"data_dir: no such folder: {data_dir}")
+    if work_dir is not None and os.path.isfile(work_dir):
+        raise ValueError(f"work_dir is a file, not a folder: {work_dir}")
     data, description = load_data(data_dir, panel, missing, num_snps, samples_per_population,
                                   fst_population, seed)
     fold_of = genotype_data.stratified_folds(data.labels, folds, seed)
@@ -240,20 +248,18 @@ def run_diet(data_dir=None, panel=None, missing="error", models=tuple(MODELS), n
         train, valid, test = genotype_data.fold_split(fold_of, fold)
         cache = {}
         for name in models:
-            keras.utils.set_random_seed(seed)
-            model = build_model(name, data, train, embedding_size, hidden, snp2vec_epochs, seed,
-                                cache)
-            start = time.perf_counter()
-            ran = fit_model(model, data, train, valid, epochs, batch_size, learning_rate, gamma,
-                            patience, seed, verbose)
-            per_model[name]["seconds"].append(time.perf_counter() - start)
-            per_model[name]["epochs_run"].append(ran)
-            predicted = predict_labels(model, data, test)
-            per_model[name]["errors"].append(100 * float(np.mean(predicted != data.labels[test])))
-            per_model[name]["trainable"] = int(sum(np.prod(w.shape)
-                                                   for w in model.trainable_weights))
-            if export_dir is not None and exported is None and name == export_model:
-                exported = (model, train, test, predicted)
+            exporting = export_dir is not None and exported is None and name == export_model
+            done = _load_finished(work_dir, fold, name, exporting)
+            if done is None:
+                done = _train_one(name, data, fold, train, valid, test, embedding_size, hidden,
+                                  snp2vec_epochs, seed, cache, epochs, batch_size, learning_rate,
+                                  gamma, patience, verbose, work_dir, exporting)
+            row, model = done
+            for key in ("errors", "epochs_run", "seconds"):
+                per_model[name][key].append(row[key])
+            per_model[name]["trainable"] = row["trainable"]
+            if exporting:
+                exported = (model, train, test, predict_labels(model, data, test))
     for name in models:
         entry = per_model[name]
         errors = entry["errors"]
@@ -276,6 +282,46 @@ def run_diet(data_dir=None, panel=None, missing="error", models=tuple(MODELS), n
     result.files["report"] = os.path.join(out, "report.json")
     atomic.write_json(result.files["report"], dataclasses.asdict(result))
     return result
+
+
+def _finished_path(work_dir, fold, name, ext):
+    return os.path.join(work_dir, f"fold{fold}_{name}.{ext}")
+
+
+def _load_finished(work_dir, fold, name, need_model):
+    """`(row, model or None)` of a (fold, model) a previous run finished, else None."""
+    if work_dir is None or not os.path.isfile(_finished_path(work_dir, fold, name, "json")):
+        return None
+    if need_model and not os.path.isfile(_finished_path(work_dir, fold, name, "keras")):
+        return None
+    with open(_finished_path(work_dir, fold, name, "json"), encoding="utf-8") as f:
+        row = json.load(f)
+    model = (keras.saving.load_model(_finished_path(work_dir, fold, name, "keras"))
+             if need_model else None)
+    return row, model
+
+
+def _train_one(name, data, fold, train, valid, test, embedding_size, hidden, snp2vec_epochs,
+               seed, cache, epochs, batch_size, learning_rate, gamma, patience, verbose,
+               work_dir, keep_model):
+    keras.utils.set_random_seed(seed)
+    model = build_model(name, data, train, embedding_size, hidden, snp2vec_epochs, seed, cache)
+    if work_dir is not None:
+        os.makedirs(work_dir, exist_ok=True)
+    callbacks = training_callbacks(work_dir, f"fold{fold}_{name}", tensorboard=False)
+    start = time.perf_counter()
+    ran = fit_model(model, data, train, valid, epochs, batch_size, learning_rate, gamma,
+                    patience, seed, verbose, callbacks)
+    seconds = time.perf_counter() - start
+    predicted = predict_labels(model, data, test)
+    row = {"errors": 100 * float(np.mean(predicted != data.labels[test])), "epochs_run": ran,
+           "seconds": seconds,
+           "trainable": int(sum(np.prod(w.shape) for w in model.trainable_weights))}
+    if work_dir is not None:
+        if keep_model:
+            atomic.save_model(model, _finished_path(work_dir, fold, name, "keras"))
+        atomic.write_json(_finished_path(work_dir, fold, name, "json"), row)
+    return row, model
 
 
 def export_diet_tflite(model, path, calibration, x_test, y_test, keras_test=None):
