@@ -28,6 +28,8 @@ setup(
         "matplotlib>=3.8,<4",
         # keras.callbacks.TensorBoard needs it; TensorFlow 2.21 no longer pulls it in.
         "tensorboard>=2.21,<2.22",
+        # tfmodels.data.genotypes reads PLINK .bed/.bim/.fam files through it.
+        "bed-reader>=1.0,<2",
     ],
     extras_require={
         "jax": ["jax[cpu]>=0.6"],

@@ -10,6 +10,8 @@ Usage:
   tfmodels-train --task=coordinate [--image=PATH] [--coord_depth=6 --coord_units=300]
   tfmodels-train --task=mnist_mlp [--mnist_preset=shallow_6000] [--epochs=30]
   tfmodels-train --task=probes --experiment=mnist|deep_mlp|fc_densenet
+  tfmodels-train --task=ppgn [--epochs=N]
+  tfmodels-train --task=diet [--data_dir=<PLINK folder>] [--diet_models=basic,histogram_rec]
 
 `--helpfull` lists every task's flags; each task's flags are documented where they are defined
 (tfmodels/cli/train_<task>.py).
@@ -26,6 +28,7 @@ from tfmodels.cli import common_flags, errors  # noqa: E402,F401  (defines the s
 from tfmodels.cli import (  # noqa: E402
     train_asr,
     train_coordinate,
+    train_diet,
     train_ppgn,
     train_probes,
     train_qnn,
@@ -43,6 +46,7 @@ _TASKS = {
     "mnist_mlp": train_coordinate.main_mnist_mlp,
     "probes": train_probes.main,
     "ppgn": train_ppgn.main,
+    "diet": train_diet.main,
 }
 
 _TASK = flags.DEFINE_enum("task", None, list(_TASKS), "Which task to train.", required=True)

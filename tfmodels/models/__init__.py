@@ -1,1 +1,1 @@
-"""Model families: segmentation, rnn, asr, coordinate."""
+"""Model families: segmentation, rnn, asr, qnn, coordinate, diet."""
