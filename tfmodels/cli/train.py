@@ -10,7 +10,7 @@ Usage:
   tfmodels-train --task=coordinate [--image=PATH] [--coord_depth=6 --coord_units=300]
   tfmodels-train --task=mnist_mlp [--mnist_preset=shallow_6000] [--epochs=30]
   tfmodels-train --task=probes --experiment=mnist|deep_mlp|fc_densenet
-  tfmodels-train --task=ppgn [--epochs=N]
+  tfmodels-train --task=ppgn [--ppgn_steps=200] [--ppgn_variants=ppgn_h]
   tfmodels-train --task=diet [--data_dir=<PLINK folder>] [--diet_models=basic,histogram_rec]
 
 `--helpfull` lists every task's flags; each task's flags are documented where they are defined
