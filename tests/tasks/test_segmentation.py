@@ -18,7 +18,7 @@ from PIL import Image
 from tfmodels.data import scenes
 from tfmodels.tasks import segmentation
 
-TINY = dict(growth_rate=2, layers_per_block=1, initial_filters=4)
+TINY = dict(growth_rate=6, layers_per_block=1, initial_filters=12, num_pools=2)
 NUM_CLASSES, VOID = 11, 11
 FRAME = 64
 
