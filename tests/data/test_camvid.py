@@ -318,3 +318,109 @@ def test_damaged_pixel_data_with_valid_checksums_is_refused(tmp_path):
         img.verify()  # the checksums still hold
     with pytest.raises(ValueError, match=f"{os.path.basename(path)}: unreadable or corrupt"):
         camvid.list_split(str(tmp_path), "train")
+
+
+# SegmentationFrames: the numpy PyDataset twin of load_dataset (no TensorFlow needed).
+
+
+def test_frames_evaluation_batches_equal_the_tf_data_ones(tmp_path):
+    _write_split(tmp_path, "val", 3, 40, 50)
+    class_weights = np.arange(1, 12, dtype=np.float32) / 4
+    ds = camvid.load_dataset(str(tmp_path), "val", batch_size=2, class_weights=class_weights)
+    frames = camvid.SegmentationFrames(str(tmp_path), "val", batch_size=2,
+                                       class_weights=class_weights)
+    assert len(frames) == 2
+    for want, got in zip(ds, (frames[i] for i in range(len(frames)))):
+        for a, b in zip(want, got):
+            assert a.numpy().dtype == b.dtype
+            np.testing.assert_array_equal(a.numpy(), b)
+    with pytest.raises(IndexError):
+        frames[2]
+
+
+def test_frames_crop_and_flip_image_and_label_together_and_rerandomize(tmp_path):
+    _write_coded_split(tmp_path, "train", 5, 48, 56)
+    make = lambda seed: camvid.SegmentationFrames(  # noqa: E731
+        str(tmp_path), "train", batch_size=2, crop_size=(32, 40), seed=seed, pad_multiple=8)
+    frames = make(3)
+    assert len(frames) == 2  # full batches only
+    flips, epochs = set(), []
+    for _ in range(4):
+        epoch = [frames[i] for i in range(len(frames))]
+        epochs.append(epoch)
+        frames.on_epoch_end()
+        for images, labels, weights in epoch:
+            assert images.shape == (2, 32, 40, 3) and labels.shape == (2, 32, 40)
+            pixels = np.rint(images * 255).astype(int)
+            np.testing.assert_array_equal(pixels[..., 0], labels * 20)
+            np.testing.assert_array_equal(weights, labels != camvid.VOID)
+            for cols, rows in zip(pixels[..., 1], pixels[..., 2]):
+                step = cols[0, 1] - cols[0, 0]
+                flips.add(step)
+                np.testing.assert_array_equal(cols, cols[:, :1] + step * np.arange(40))
+                assert (rows == rows[0, 0] + np.arange(32)[:, None]).all()
+    assert flips == {1, -1}
+
+    def same(a, b):
+        return all(np.array_equal(x, y) for ba, bb in zip(a, b) for x, y in zip(ba, bb))
+
+    again = make(3)
+    assert same(epochs[0], [again[i] for i in range(2)])
+    assert not same(epochs[0], epochs[1])
+    assert not same(epochs[0], [make(4)[i] for i in range(2)])
+
+
+def test_frames_validate_like_load_dataset_before_any_work(tmp_path):
+    _write_split(tmp_path, "train", 2, 40, 40)
+    with pytest.raises(ValueError, match="crop_size=\\(64, 32\\) is larger"):
+        camvid.SegmentationFrames(str(tmp_path), "train", crop_size=(64, 32), batch_size=1)
+    with pytest.raises(ValueError, match="batch_size=3 exceeds"):
+        camvid.SegmentationFrames(str(tmp_path), "train", batch_size=3, crop_size=(32, 32))
+    with pytest.raises(FileNotFoundError, match="CamVid folder not found"):
+        camvid.SegmentationFrames(str(tmp_path), "val")
+
+
+_NO_TENSORFLOW_FIT = """
+import importlib.abc, os, sys
+
+class _NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ImportError("TensorFlow is not installed here")
+
+sys.meta_path.insert(0, _NoTensorFlow())
+os.environ["KERAS_BACKEND"] = "jax"
+import keras, numpy as np
+from tfmodels.data.camvid import SegmentationFrames, VOID
+from tfmodels.models.segmentation import FCDenseNet
+
+root = sys.argv[1]
+train = SegmentationFrames(root, "train", batch_size=2, crop_size=(16, 16), seed=0)
+val = SegmentationFrames(root, "val", batch_size=2, pad_multiple=4)
+model = FCDenseNet(11, growth_rate=2, layers_per_block=1, initial_filters=4, num_pools=2,
+                   input_shape=(None, None, 3), quantize=True)
+model.compile(optimizer="rmsprop", loss=keras.losses.SparseCategoricalCrossentropy(
+    from_logits=True, ignore_class=VOID))
+history = model.fit(train, validation_data=val, epochs=2, verbose=0)
+assert np.isfinite(history.history["val_loss"]).all(), history.history
+model.save(os.path.join(root, "model.keras"))
+assert keras.backend.backend() == "jax"
+assert not [m for m in sys.modules if m.split(".")[0] == "tensorflow"]
+print("trained without tensorflow", len(history.history["loss"]))
+"""
+
+
+def test_fc_densenet_trains_on_jax_without_tensorflow(tmp_path):
+    # The stack decision: training works where TensorFlow is absent (JAX on a GPU machine).
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    _write_split(tmp_path, "train", 4, 24, 24, seed=1)
+    _write_split(tmp_path, "val", 2, 24, 24, seed=2)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.getcwd()}
+    done = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW_FIT, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "trained without tensorflow 2" in done.stdout
+    assert (tmp_path / "model.keras").stat().st_size > 0

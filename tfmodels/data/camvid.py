@@ -1,4 +1,4 @@
-"""CamVid (11 classes + void) on disk: validated file lists and `tf.data` pipelines.
+"""CamVid (11 classes + void) on disk: validated file lists, `tf.data` and `PyDataset` pipelines.
 
 The layout is the widely used SegNet one (also what `tfmodels.data.scenes` writes):
 
@@ -30,7 +30,9 @@ with each kind of input:
   a message asking for 8-bit class ids. Palette PNGs would decode as colours, not indices.
 - files not ending in `.png` are ignored (`.DS_Store`, notes).
 
-The pipeline (`load_dataset`) yields `(image, label, sample_weight)` batches:
+Two pipelines yield the same `(image, label, sample_weight)` batches: `load_dataset` (`tf.data`,
+parallel decoding) and `SegmentationFrames` (a `keras.utils.PyDataset` of numpy arrays that
+needs no TensorFlow: what trains on a JAX machine without it). Their batches:
 
 - image: float32 `[b, h, w, 3]` in [0, 1] (no mean/std normalization; a model can add its own).
 - label: int32 `[b, h, w]`, void = 11 kept, so metrics and a loss with `ignore_class=11` see it.
@@ -58,8 +60,8 @@ import dataclasses
 import functools
 import os
 
+import keras
 import numpy as np
-import tensorflow as tf
 from PIL import Image
 
 CLASS_NAMES = (
@@ -286,12 +288,16 @@ def median_frequency_weights(split):
 
 
 def _decode(image_path, label_path):
+    import tensorflow as tf
+
     image = tf.io.decode_png(tf.io.read_file(image_path), channels=3)
     label = tf.io.decode_png(tf.io.read_file(label_path), channels=1)
     return image, label
 
 
 def _pad_to_multiple(image, label, multiple):
+    import tensorflow as tf
+
     height, width = tf.shape(image)[0], tf.shape(image)[1]
     pad_h = (-height) % multiple
     pad_w = (-width) % multiple
@@ -302,6 +308,8 @@ def _pad_to_multiple(image, label, multiple):
 
 def _augment(image, label, seed, crop_size):
     """Random crop (when crop_size is set) and horizontal flip, same for image and label."""
+    import tensorflow as tf
+
     seeds = tf.random.experimental.stateless_split(seed, num=3)
     if crop_size is not None:
         crop_h, crop_w = crop_size
@@ -314,6 +322,48 @@ def _augment(image, label, seed, crop_size):
     image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
     label = tf.cond(flip, lambda: tf.reverse(label, [1]), lambda: label)
     return image, label
+
+
+def _checked_arguments(root, split, batch_size, training, crop_size, class_weights,
+                       pad_multiple):
+    """Validates the pipeline arguments and the split (before any work); returns
+    `(files, training, crop_size, weight table [NUM_CLASSES + 1] with void = 0)`."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got batch_size={batch_size!r}")
+    if pad_multiple is not None and (not isinstance(pad_multiple, int) or pad_multiple < 1):
+        raise ValueError(f"pad_multiple must be a positive int or None, got {pad_multiple!r}")
+    if training is None:
+        training = split == "train"
+    if crop_size is not None:
+        crop_size = tuple(crop_size)
+        if len(crop_size) != 2 or not all(isinstance(c, int) and c > 0 for c in crop_size):
+            raise ValueError(f"crop_size must be (height, width) positive ints, got {crop_size!r}")
+    if class_weights is not None:
+        class_weights = np.asarray(class_weights, dtype=np.float32)
+        if class_weights.shape != (NUM_CLASSES,) or (class_weights < 0).any():
+            raise ValueError(
+                f"class_weights must be {NUM_CLASSES} non-negative numbers, got shape "
+                f"{class_weights.shape}"
+            )
+    files = list_split(root, split)
+    if training and crop_size is not None:
+        if crop_size[0] > files.height or crop_size[1] > files.width:
+            raise ValueError(
+                f"crop_size={crop_size} is larger than the {files.height}x{files.width} frames "
+                f"of {os.path.join(root, split)}"
+            )
+    if training and len(files) < batch_size:
+        raise ValueError(
+            f"batch_size={batch_size} exceeds the {len(files)} frames of "
+            f"{os.path.join(root, split)}"
+        )
+
+    # Void (index VOID) weighs 0; the table keeps the lookup a single gather.
+    weight_table = np.ones(NUM_CLASSES + 1, np.float32)
+    if class_weights is not None:
+        weight_table[:NUM_CLASSES] = class_weights
+    weight_table[VOID] = 0.0
+    return files, training, crop_size, weight_table
 
 
 def load_dataset(
@@ -361,42 +411,10 @@ def load_dataset(
     model.evaluate(val)
     ```
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got batch_size={batch_size!r}")
-    if pad_multiple is not None and (not isinstance(pad_multiple, int) or pad_multiple < 1):
-        raise ValueError(f"pad_multiple must be a positive int or None, got {pad_multiple!r}")
-    if training is None:
-        training = split == "train"
-    if crop_size is not None:
-        crop_size = tuple(crop_size)
-        if len(crop_size) != 2 or not all(isinstance(c, int) and c > 0 for c in crop_size):
-            raise ValueError(f"crop_size must be (height, width) positive ints, got {crop_size!r}")
-    if class_weights is not None:
-        class_weights = np.asarray(class_weights, dtype=np.float32)
-        if class_weights.shape != (NUM_CLASSES,) or (class_weights < 0).any():
-            raise ValueError(
-                f"class_weights must be {NUM_CLASSES} non-negative numbers, got shape "
-                f"{class_weights.shape}"
-            )
+    files, training, crop_size, weight_table = _checked_arguments(
+        root, split, batch_size, training, crop_size, class_weights, pad_multiple)
+    import tensorflow as tf
 
-    files = list_split(root, split)
-    if training and crop_size is not None:
-        if crop_size[0] > files.height or crop_size[1] > files.width:
-            raise ValueError(
-                f"crop_size={crop_size} is larger than the {files.height}x{files.width} frames "
-                f"of {os.path.join(root, split)}"
-            )
-    if training and len(files) < batch_size:
-        raise ValueError(
-            f"batch_size={batch_size} exceeds the {len(files)} frames of "
-            f"{os.path.join(root, split)}"
-        )
-
-    # Void (index VOID) weighs 0; the table keeps the lookup a single gather.
-    weight_table = np.ones(NUM_CLASSES + 1, np.float32)
-    if class_weights is not None:
-        weight_table[:NUM_CLASSES] = class_weights
-    weight_table[VOID] = 0.0
     weight_table = tf.constant(weight_table)
 
     ds = tf.data.Dataset.from_tensor_slices((list(files.images), list(files.labels)))
@@ -428,3 +446,109 @@ def load_dataset(
     ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size, drop_remainder=training)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+class SegmentationFrames(keras.utils.PyDataset):
+    """One CamVid-layout split as a `keras.utils.PyDataset` of numpy batches (no TensorFlow).
+
+    The batches of `load_dataset` — `(image float32 [b, h, w, 3] in [0, 1], label int32
+    [b, h, w] with void = 11, sample_weight float32 [b, h, w])` — decoded with PIL and
+    augmented with numpy, so `model.fit` trains on any backend, also where TensorFlow is not
+    installed (JAX on a GPU machine). Evaluation batches are pixel-identical to
+    `load_dataset`'s; training crops and flips are drawn from numpy's generator seeded by
+    `(seed, epoch)`, so they differ from `tf.data`'s but are reproducible: the same seed gives
+    the same batches, and each epoch (`on_epoch_end`, which `fit` calls) a new order and new
+    crops.
+
+    Args:
+        root, split, batch_size, training, crop_size, seed, class_weights, pad_multiple: as
+            `load_dataset` (validated the same way, before any work).
+        cache: keep decoded frames in memory (uint8) after their first read.
+        **kwargs: `keras.utils.PyDataset` arguments (`workers`, `use_multiprocessing`,
+            `max_queue_size`).
+
+    Example:
+
+    ```python
+    train = SegmentationFrames("data/camvid", "train", batch_size=4, crop_size=(224, 224))
+    val = SegmentationFrames("data/camvid", "val", batch_size=2)
+    model.fit(train, validation_data=val, epochs=10)
+    ```
+    """
+
+    def __init__(self, root, split, batch_size=4, training=None, crop_size=(224, 224), seed=0,
+                 class_weights=None, pad_multiple=32, cache=True, **kwargs):
+        files, training, crop_size, weight_table = _checked_arguments(
+            root, split, batch_size, training, crop_size, class_weights, pad_multiple)
+        super().__init__(**kwargs)
+        self.files = files
+        self.batch_size = batch_size
+        self.training = training
+        self.crop_size = crop_size if training else None
+        self.seed = seed
+        self.pad_multiple = pad_multiple
+        self.cache = cache
+        self._weight_table = weight_table
+        self._frames = {}
+        self._epoch = 0
+        self._plan = self._epoch_plan()
+
+    def __len__(self):
+        if self.training:
+            return len(self.files) // self.batch_size  # full batches only, as load_dataset
+        return -(-len(self.files) // self.batch_size)
+
+    def on_epoch_end(self):
+        self._epoch += 1
+        self._plan = self._epoch_plan()
+
+    def _epoch_plan(self):
+        """`(frame order, per-frame (top, left, flip))` of the current epoch."""
+        n = len(self.files)
+        if not self.training:
+            return np.arange(n), None
+        rng = np.random.default_rng((self.seed, self._epoch))
+        order = rng.permutation(n)
+        crop_h, crop_w = self.crop_size or (self.files.height, self.files.width)
+        tops = rng.integers(0, self.files.height - crop_h + 1, n)
+        lefts = rng.integers(0, self.files.width - crop_w + 1, n)
+        flips = rng.random(n) < 0.5
+        return order, np.stack([tops, lefts, flips], axis=1)
+
+    def _frame(self, index):
+        if index in self._frames:
+            return self._frames[index]
+        with Image.open(self.files.images[index]) as img:
+            image = np.asarray(img.convert("RGB"))
+        label = _read_label(self.files.labels[index])
+        if self.cache:
+            self._frames[index] = (image, label)
+        return image, label
+
+    def __getitem__(self, batch):
+        if not 0 <= batch < len(self):
+            raise IndexError(f"batch {batch} out of range (len {len(self)})")
+        order, augment = self._plan
+        positions = range(batch * self.batch_size,
+                          min((batch + 1) * self.batch_size, len(self.files)))
+        images, labels = [], []
+        for position in positions:
+            image, label = self._frame(int(order[position]))
+            if augment is not None:
+                top, left, flip = (int(v) for v in augment[position])
+                if self.crop_size is not None:
+                    crop_h, crop_w = self.crop_size
+                    image = image[top : top + crop_h, left : left + crop_w]
+                    label = label[top : top + crop_h, left : left + crop_w]
+                if flip:
+                    image, label = image[:, ::-1], label[:, ::-1]
+            if self.pad_multiple is not None:
+                pad_h = -image.shape[0] % self.pad_multiple
+                pad_w = -image.shape[1] % self.pad_multiple
+                image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)))
+                label = np.pad(label, ((0, pad_h), (0, pad_w)), constant_values=VOID)
+            images.append(image)
+            labels.append(label)
+        image = np.stack(images).astype(np.float32) / np.float32(255.0)
+        label = np.stack(labels).astype(np.int32)
+        return image, label, self._weight_table[label]
