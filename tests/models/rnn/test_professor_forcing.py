@@ -1,8 +1,8 @@
 """Professor Forcing: gradient routing, gating, the step loop, fit on both backends, round trip.
 
 Gradients are taken of single terms of `ProfessorForcing.losses_of` with the backend's own
-autodiff (a `GradientTape` on TensorFlow, `jax.grad` over a `StatelessScope` on JAX), with the
-sampling noise reset before every call so that all terms see the same samples.
+autodiff (a `GradientTape` on TensorFlow, `jax.jacrev` over a `StatelessScope` on JAX), all
+terms from one forward pass, so that they see the same samples.
 """
 
 import math
@@ -37,11 +37,10 @@ def _model(seed=0, **kwargs):
     return ProfessorForcing(gen, disc, seed=seed, **kwargs)
 
 
-def _grads(pf, term, x, y):
-    """`{variable path: gradient of losses_of(x, y)[term]}` (zeros where disconnected)."""
+def _grads(pf, terms, x, y):
+    """`{term: {variable key: gradient of losses_of(x, y)[term]}}` from one forward pass
+    (zeros where disconnected); keys are "<char_lm|discriminator>/<variable path>"."""
     variables = pf.trainable_variables
-    state = keras.ops.convert_to_numpy(pf.seed_generator.state.value)
-    pf.seed_generator.state.assign(state)
     if testing_utils.backend() == "jax":
         import jax
 
@@ -49,22 +48,22 @@ def _grads(pf, term, x, y):
 
         def f(values):
             with keras.StatelessScope(state_mapping=list(zip(variables, values)) + others):
-                return pf.losses_of(x, y)[term]
+                out = pf.losses_of(x, y)
+                return keras.ops.stack([out[t] for t in terms])
 
-        grads = jax.grad(f)([v.value for v in variables])
+        jacobian = jax.jacrev(f)([v.value for v in variables])
+        grads = {t: [j[i] for j in jacobian] for i, t in enumerate(terms)}
     else:
         import tensorflow as tf
 
-        with tf.GradientTape() as tape:
-            value = pf.losses_of(x, y)[term]
-        grads = tape.gradient(value, variables)
-    pf.seed_generator.state.assign(state)
-    # Keys: "<generator|discriminator>/<variable path>".
+        with tf.GradientTape(persistent=True) as tape:
+            out = pf.losses_of(x, y)
+        grads = {t: tape.gradient(out[t], variables) for t in terms}
     owner = {id(v): "char_lm" for v in pf.generator.trainable_variables}
     owner.update({id(v): "discriminator" for v in pf.discriminator.trainable_variables})
-    return {f"{owner[id(v)]}/{v.path}":
-            np.zeros(v.shape) if g is None else np.asarray(keras.ops.convert_to_numpy(g))
-            for v, g in zip(variables, grads)}
+    return {t: {f"{owner[id(v)]}/{v.path}":
+                np.zeros(v.shape) if g is None else np.asarray(keras.ops.convert_to_numpy(g))
+                for v, g in zip(variables, grads[t])} for t in terms}
 
 
 def _norms(grads, prefix):
@@ -76,30 +75,30 @@ def _norms(grads, prefix):
 @pytest.fixture(scope="module")
 def open_gates():
     # Gates always open: D trains (accuracy < 1 is near certain) and C_f always counts.
-    return _model(adversarial_above=0.0, train_discriminator_below=1.0, adversarial_weight=0.5)
+    pf = _model(adversarial_above=0.0, train_discriminator_below=1.0, adversarial_weight=0.5)
+    x, y = _data()
+    train_d = float(keras.ops.convert_to_numpy(pf.losses_of(x, y)["train_d"]))
+    return train_d, _grads(pf, ["c_f", "total", "nll", "d_loss"], x, y)
 
 
 @pytest.mark.multibackend
 def test_discriminator_loss_never_reaches_the_generator(open_gates):
-    x, y = _data()
-    grads = _grads(open_gates, "d_loss", x, y)
+    grads = open_gates[1]["d_loss"]
     assert max(_norms(grads, "char_lm").values()) == 0.0
     assert max(_norms(grads, "discriminator").values()) > 1e-6
 
 
 @pytest.mark.multibackend
 def test_generator_gets_the_adversarial_gradient_only_through_c_f(open_gates):
-    x, y = _data()
-    c_f = _grads(open_gates, "c_f", x, y)
+    train_d, terms = open_gates
+    c_f = terms["c_f"]
     # C_f moves the generator, never D.
     assert max(_norms(c_f, "discriminator").values()) == 0.0
     generator = _norms(c_f, "char_lm")
     assert min(generator.values()) > 0.0, generator
     # The softmax head gets C_f's gradient only through the straight-through samples fed back.
     assert generator["char_lm/logits/kernel"] > 1e-7
-    terms = {t: _grads(open_gates, t, x, y) for t in ("total", "nll", "d_loss")}
-    values = keras.ops.convert_to_numpy(open_gates.losses_of(x, y)["train_d"])
-    assert values == 1.0
+    assert train_d == 1.0
     for path, total in terms["total"].items():
         expected = terms["nll"][path] + 0.5 * c_f[path] + terms["d_loss"][path]
         np.testing.assert_allclose(total, expected, atol=1e-6, err_msg=path)
@@ -109,7 +108,7 @@ def test_generator_gets_the_adversarial_gradient_only_through_c_f(open_gates):
 def test_free_running_with_expected_embedding_is_differentiable_too():
     pf = _model(free_running="expected")
     x, y = _data()
-    assert _norms(_grads(pf, "c_f", x, y), "char_lm")["char_lm/logits/kernel"] > 1e-7
+    assert _norms(_grads(pf, ["c_f"], x, y)["c_f"], "char_lm")["char_lm/logits/kernel"] > 1e-7
 
 
 def _constant_discriminator(pf, logit):
@@ -133,8 +132,8 @@ def test_gating_thresholds(train_below, adversarial_above, train_d, adversarial)
     assert out["c_f"] == pytest.approx(softplus(-3.0), rel=1e-5)
     assert out["total"] == pytest.approx(
         out["nll"] + adversarial * out["c_f"] + train_d * out["d_loss"], rel=1e-6)
-    grads = _grads(pf, "total", x, y)
-    nll = _grads(pf, "nll", x, y)
+    both = _grads(pf, ["total", "nll"], x, y)
+    grads, nll = both["total"], both["nll"]
     if not train_d:
         assert max(_norms(grads, "discriminator").values()) == 0.0
     if not adversarial:
