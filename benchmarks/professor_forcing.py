@@ -5,7 +5,8 @@ Professor Forcing (`tfmodels.tasks.professor_forcing_experiment`).
 held-out BPC, the discriminator's accuracy over training, a probe discriminator's accuracy on
 the trained LM, statistics of long free-running samples. `--experiment=mnist`: pixel-by-pixel
 binarized MNIST (`--size=14`: 2x2 means), test NLL in nats. `--experiment=figure`: PCA of
-teacher-forced vs free-running hidden states of saved char-LMs. Each run writes a JSON to
+teacher-forced vs free-running hidden states of saved char-LMs. `--experiment=curves`: the
+discriminator's accuracy over training of the Professor Forcing runs in `--out_dir`. Each run writes a JSON to
 `--out_dir` (reruns skip finished runs) and the script prints a markdown table.
 
 Usage:
@@ -15,6 +16,8 @@ Usage:
     python benchmarks/professor_forcing.py --experiment=figure
         --models export/professor/char__teacher__0.keras,export/professor/char__professor__0.keras
         --png docs/professor/hidden_pca.png
+    python benchmarks/professor_forcing.py --experiment=curves --out_dir export/professor
+        --png docs/professor/d_accuracy.png
 """
 
 import argparse
@@ -25,7 +28,7 @@ import os
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiment", choices=("char", "mnist", "figure"), required=True)
+    parser.add_argument("--experiment", choices=("char", "mnist", "figure", "curves"), required=True)
     parser.add_argument("--data_dir", default="data/text")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--methods", default="teacher,scheduled,professor")
@@ -55,6 +58,14 @@ def main():
         n = 32 * args.seq_len
         ids = corpus.test[:n].reshape(32, args.seq_len).astype(np.int32)
         print(exp.hidden_state_figure(models, ids, args.png))
+        return
+    if args.experiment == "curves":
+        rows = [json.load(open(p)) for p in sorted(glob.glob(
+            os.path.join(args.out_dir, "*__professor__*.json")))]
+        print(exp.d_accuracy_figure(rows, args.png))
+        for r in rows:
+            print(r["method"], r.get("size", "char"), r["seed"], [
+                f"{s}:{v:.2f}" for s, v in exp.windowed(r["history"], "d_accuracy")])
         return
     for seed in seeds:
         for method in methods:

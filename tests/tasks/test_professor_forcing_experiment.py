@@ -48,3 +48,10 @@ def test_hidden_state_figure_writes_a_png(tmp_path):
     gaps = exp.hidden_state_figure({"a": model}, ids, path)
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     assert gaps["a"] >= 0.0
+
+
+def test_windowed_undoes_running_means():
+    # Per-step values 1, 1, 0, 0 logged every 2 steps as running means 1.0 and 0.5.
+    history = [{"step": 2, "d_accuracy": 1.0}, {"step": 4, "d_accuracy": 0.5}]
+    assert exp.windowed(history, "d_accuracy") == [(2, 1.0), (4, 0.0)]
+    assert exp.windowed([{"step": 2, "nll": 1.0}], "d_accuracy") == []

@@ -281,6 +281,40 @@ def hidden_state_figure(models, ids, path, prefix=1, seed=0):
     return gaps
 
 
+def windowed(history, key):
+    """`[(step, mean of key over the steps since the previous row)]` from `char_run`'s history,
+    whose rows hold Keras's running means since the start of the epoch."""
+    out, step, total = [], 0, 0.0
+    for row in history:
+        if key not in row:
+            continue
+        new_total = row[key] * row["step"]
+        out.append((row["step"], (new_total - total) / (row["step"] - step)))
+        step, total = row["step"], new_total
+    return out
+
+
+def d_accuracy_figure(rows, path):
+    """The discriminator's training accuracy over steps (per `log_every` window), one line per
+    Professor Forcing run, with the paper's two gates; PNG."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for r in rows:
+        points = windowed(r["history"], "d_accuracy")
+        if points:
+            task = f"MNIST {r['size']}x{r['size']}" if "size" in r else "char LM"
+            ax.plot(*zip(*points), label=f"{task}, seed {r['seed']}")
+    for y, what in ((0.99, "D trains below"), (0.75, "C_f above")):
+        ax.axhline(y, ls="--", lw=0.8, color="gray")
+        ax.text(0, y + 0.005, what, fontsize=7, color="gray")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("D accuracy (batch windows)")
+    ax.set_ylim(0.4, 1.02)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return write_png(fig, path)
+
+
 def write_row(row, path):
     """Writes one run's dict as JSON (atomically)."""
     with atomic.atomic_file(path, "w") as f:
@@ -290,11 +324,11 @@ def write_row(row, path):
 
 def char_table(rows):
     """Markdown table of `char_run` rows (one line per method and seed)."""
-    lines = ["| method | seed | valid BPC | test BPC | D acc. end of training | probe D acc. | "
+    lines = ["| method | seed | valid BPC | test BPC | D acc. (last window) | probe D acc. | "
              "3-gram TV vs test | repeated 4-grams (test text) | train s |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        d = [h["d_accuracy"] for h in r["history"] if "d_accuracy" in h]
+        d = [v for _, v in windowed(r["history"], "d_accuracy")]
         lines.append(
             f"| {r['method']} | {r['seed']} | {r['valid_bpc']:.3f} | {r['test_bpc']:.3f} | "
             f"{d[-1]:.2f} | {r['probe_accuracy']:.2f} | {r['tv_3gram']:.3f} | "
