@@ -28,6 +28,8 @@ def exported(corpus_dir, tmp_path_factory):
                          seq_len=16, batch_size=8, epochs=1, steps_per_epoch=40,
                          learning_rate=0.02, device_eval_chars=80, training="professor",
                          training_options={"discriminator": disc},
+                         # As the CLI runs it: resumable training (BackupAndRestore).
+                         work_dir=str(tmp_path_factory.mktemp("run")),
                          export_dir=str(tmp_path_factory.mktemp("out")))
 
 

@@ -299,6 +299,9 @@ class ProfessorForcing(keras.Model):
         if mode == "scheduled":
             names += ["sampling_probability"]
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
+        # Generator and discriminator are built models, and this model's own state exists:
+        # built, as `BackupAndRestore` (resumable training) requires before `fit`.
+        self.built = True
 
     @staticmethod
     def behaviour_dim(generator, behaviour="hidden"):
