@@ -6,7 +6,8 @@ held-out BPC, the discriminator's accuracy over training, a probe discriminator'
 the trained LM, statistics of long free-running samples. `--experiment=mnist`: pixel-by-pixel
 binarized MNIST (`--size=14`: 2x2 means), test NLL in nats. `--experiment=figure`: PCA of
 teacher-forced vs free-running hidden states of saved char-LMs. `--experiment=curves`: the
-discriminator's accuracy over training of the Professor Forcing runs in `--out_dir`. Each run writes a JSON to
+discriminator's accuracy over training of the Professor Forcing runs in `--out_dir` (folders,
+comma-separated). Each run writes a JSON to
 `--out_dir` (reruns skip finished runs) and the script prints a markdown table.
 
 Usage:
@@ -46,7 +47,8 @@ def main():
 
     from tfmodels.tasks import professor_forcing_experiment as exp
 
-    os.makedirs(args.out_dir, exist_ok=True)
+    if args.experiment != "curves":
+        os.makedirs(args.out_dir, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = args.methods.split(",")
     if args.experiment == "figure":
@@ -60,8 +62,9 @@ def main():
         print(exp.hidden_state_figure(models, ids, args.png))
         return
     if args.experiment == "curves":
-        rows = [json.load(open(p)) for p in sorted(glob.glob(
-            os.path.join(args.out_dir, "*__professor__*.json")))]
+        # --out_dir may list several folders, comma-separated.
+        rows = [json.load(open(p)) for d in args.out_dir.split(",") for p in sorted(
+            glob.glob(os.path.join(d, "*__professor__*.json")))]
         print(exp.d_accuracy_figure(rows, args.png))
         for r in rows:
             print(r["method"], r.get("size", "char"), r["seed"], [

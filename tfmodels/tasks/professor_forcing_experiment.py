@@ -303,7 +303,7 @@ def d_accuracy_figure(rows, path):
         points = windowed(r["history"], "d_accuracy")
         if points:
             task = f"MNIST {r['size']}x{r['size']}" if "size" in r else "char LM"
-            ax.plot(*zip(*points), label=f"{task}, seed {r['seed']}")
+            ax.plot(*zip(*points), label=f"{task}, {r['steps']} steps, seed {r['seed']}")
     for y, what in ((0.99, "D trains below"), (0.75, "C_f above")):
         ax.axhline(y, ls="--", lw=0.8, color="gray")
         ax.text(0, y + 0.005, what, fontsize=7, color="gray")
