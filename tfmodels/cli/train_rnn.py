@@ -66,8 +66,9 @@ def main_char_lm():
     print(char_lm.train_char_lm(
         data_dir=common_flags.DATA_DIR.value, cell=_CELL.value, quantizer=_QUANTIZER.value,
         stochastic=_STOCHASTIC.value, num_layers=_RNN_LAYERS.value, seq_len=_SEQ_LEN.value,
-        steps_per_epoch=_STEPS_PER_EPOCH.value, training=_TRAINING.value, **hm_lstm,
-        **_common("char_lm"),
+        steps_per_epoch=_STEPS_PER_EPOCH.value, **hm_lstm, **_common("char_lm"),
+        # Only when asked for: a default run calls the task exactly as before.
+        **({"training": _TRAINING.value} if _TRAINING.value != "teacher" else {}),
     ))
 
 
