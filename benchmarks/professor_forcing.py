@@ -29,7 +29,8 @@ import os
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiment", choices=("char", "mnist", "figure", "curves"), required=True)
+    parser.add_argument("--experiment", choices=("char", "mnist", "figure", "curves"),
+                        required=True)
     parser.add_argument("--data_dir", default="data/text")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--methods", default="teacher,scheduled,professor")

@@ -24,7 +24,8 @@ import numpy as np
 from tfmodels.data import text as text_data
 from tfmodels.metrics.boundaries import boundary_scores
 from tfmodels.metrics.language import BitsPerCharacter, bits_per_character
-from tfmodels.models.rnn import ProfessorForcing, SlopeAnnealing, boundary_states, char_lm, hm_lstm_lm, quantizers
+from tfmodels.models.rnn import SlopeAnnealing, boundary_states, char_lm, hm_lstm_lm, quantizers
+from tfmodels.models.rnn.professor_forcing import ProfessorForcing
 from tfmodels.tasks.rnn_result import RNNTaskResult
 from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils.atomic import save_model
