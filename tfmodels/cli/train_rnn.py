@@ -6,6 +6,7 @@ Usage:
   tfmodels-train --task=digits --cell=gru --quantizer=pow2_ternary [--epochs=15]
   tfmodels-train --task=char_lm --cell=hm_lstm [--rnn_layers=3] [--layer_norm]
       [--noslope_annealing]
+  tfmodels-train --task=char_lm --cell=lstm --training=professor|scheduled|teacher
 
 Trains, prints test BPC / accuracy, writes the `.keras` model and the streaming step `.tflite`
 files (float32, and int8 with `--quantize`, the default) to `--export_dir`, and prints how the
@@ -35,6 +36,10 @@ _LAYER_NORM = flags.DEFINE_bool("layer_norm", False, "Layer normalization (hm_ls
 _SLOPE_ANNEALING = flags.DEFINE_bool(
     "slope_annealing", True, "Anneal the boundary slope, min(5, 1 + 0.04 * epoch) (hm_lstm).")
 _SEQ_LEN = flags.DEFINE_integer("seq_len", 64, "Training window length in characters (char_lm).")
+_TRAINING = flags.DEFINE_enum(
+    "training", "teacher", ["teacher", "scheduled", "professor"],
+    "char_lm (lstm, rnn): teacher forcing, scheduled sampling, or Professor Forcing "
+    "(arXiv:1610.09038).")
 _STEPS_PER_EPOCH = flags.DEFINE_integer(
     "steps_per_epoch", 200, "Training batches per epoch (char_lm; windows are drawn at random)."
 )
@@ -62,6 +67,8 @@ def main_char_lm():
         data_dir=common_flags.DATA_DIR.value, cell=_CELL.value, quantizer=_QUANTIZER.value,
         stochastic=_STOCHASTIC.value, num_layers=_RNN_LAYERS.value, seq_len=_SEQ_LEN.value,
         steps_per_epoch=_STEPS_PER_EPOCH.value, **hm_lstm, **_common("char_lm"),
+        # Only when asked for: a default run calls the task exactly as before.
+        **({"training": _TRAINING.value} if _TRAINING.value != "teacher" else {}),
     ))
 
 

@@ -25,6 +25,7 @@ from tfmodels.data import text as text_data
 from tfmodels.metrics.boundaries import boundary_scores
 from tfmodels.metrics.language import BitsPerCharacter, bits_per_character
 from tfmodels.models.rnn import SlopeAnnealing, boundary_states, char_lm, hm_lstm_lm, quantizers
+from tfmodels.models.rnn.professor_forcing import ProfessorForcing
 from tfmodels.tasks.rnn_result import RNNTaskResult
 from tfmodels.tasks.training import training_callbacks
 from tfmodels.utils.atomic import save_model
@@ -186,6 +187,8 @@ def train_char_lm(
     callbacks=None,
     layer_norm=False,
     slope_annealing=True,
+    training="teacher",
+    training_options=None,
 ):
     """Trains a (quantized) character LM, reports BPC, and optionally exports and re-scores it.
 
@@ -218,6 +221,12 @@ def train_char_lm(
         slope_annealing: "hm_lstm" only: anneal the hard-sigmoid slope per epoch
             (`SlopeAnnealing`: `min(5, 1 + 0.04 * epoch)`; an epoch is `steps_per_epoch`
             batches here, not a pass over the corpus); False keeps the slope at 1.
+        training: "teacher" (teacher forcing), "scheduled" (scheduled sampling) or
+            "professor" (Professor Forcing, arXiv:1610.09038), through
+            `tfmodels.models.rnn.ProfessorForcing` for the latter two ("lstm" and "rnn"
+            cells; the discriminator is training-only and not exported).
+        training_options: extra `ProfessorForcing` arguments (e.g. `{"discriminator":
+            behaviour_discriminator(...)}`, `adversarial_weight`, `max_sampling_probability`).
 
     Returns:
         A `CharLMResult`.
@@ -230,6 +239,12 @@ def train_char_lm(
         raise ValueError(f"cell must be one of {list(CELLS)}; got {cell!r}")
     if cell != "hm_lstm" and layer_norm:
         raise ValueError("layer_norm applies to cell='hm_lstm' only")
+    if training not in ("teacher", "scheduled", "professor"):
+        raise ValueError("training must be 'teacher', 'scheduled' or 'professor'; got "
+                         f"{training!r}")
+    if training != "teacher" and cell not in ("lstm", "rnn"):
+        raise ValueError(f"training={training!r} steps the cells one by one: cell must be "
+                         f"'lstm' or 'rnn' ('gru' batch-normalizes its inputs); got {cell!r}")
     if num_layers is None:
         num_layers = 3 if cell == "hm_lstm" else 1
     if data_dir is None:
@@ -259,8 +274,14 @@ def train_char_lm(
                               learning_rate=learning_rate)
     train = text_data.window_dataset(corpus.train, seq_len, batch_size, shuffle=True, seed=seed,
                                      stride=max(1, seq_len // 2)).repeat()
-    model.fit(train, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose,
-              callbacks=[*training_callbacks(work_dir, "train"), *callbacks])
+    trainer = model
+    if training != "teacher":
+        # Trains `model`'s own weights; `model` stays the plain char-LM that is scored and
+        # exported below.
+        trainer = ProfessorForcing(model, mode=training, seed=seed, **(training_options or {}))
+        trainer.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))
+    trainer.fit(train, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose,
+                callbacks=[*training_callbacks(work_dir, "train"), *callbacks])
     result = CharLMResult(
         cell=cell, quantizer=quantizer, stochastic=stochastic, seed=seed,
         valid_bpc=evaluate_bpc(model, corpus.valid, seq_len, max_chars=eval_chars),

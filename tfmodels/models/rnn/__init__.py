@@ -1,5 +1,5 @@
 """Quantized RNN cells and layers (arXiv:1608.06902, 1611.07065, 1609.07061), a char-LM, and the
-Hierarchical Multiscale LSTM (arXiv:1609.01704).
+Hierarchical Multiscale LSTM (arXiv:1609.01704), and Professor Forcing training (arXiv:1610.09038).
 
 Example:
     >>> from tfmodels.models.rnn import QuantLSTM
@@ -29,12 +29,18 @@ from tfmodels.models.rnn.hmlstm import (
     hm_lstm_cells,
     hm_lstm_lm,
 )
+from tfmodels.models.rnn.professor_forcing import (
+    ProfessorForcing,
+    behaviour_discriminator,
+    run_behaviour,
+)
 from tfmodels.models.rnn.step import rnn_layers, state_names, step_model, zero_states
 
 __all__ = [
     "HMLSTM",
     "HMLSTMCell",
     "HMLSTMOutput",
+    "ProfessorForcing",
     "QUANTIZER_PRESETS",
     "QuantGRU",
     "QuantGRUCell",
@@ -46,6 +52,7 @@ __all__ = [
     "SlopeAnnealing",
     "WeightCachingCell",
     "WeightCachingRNN",
+    "behaviour_discriminator",
     "boundary",
     "boundary_states",
     "char_lm",
@@ -54,6 +61,7 @@ __all__ = [
     "hm_lstm_lm",
     "quantizers",
     "rnn_layers",
+    "run_behaviour",
     "state_names",
     "step_model",
     "zero_states",
