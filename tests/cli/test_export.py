@@ -148,7 +148,8 @@ def family_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("families")
     models = {
         "segmentation": FCDenseNet(
-            3, growth_rate=2, layers_per_block=1, initial_filters=4, input_shape=(32, 32, 3)
+            3, growth_rate=2, layers_per_block=1, initial_filters=4, input_shape=(32, 32, 3),
+            num_pools=2,
         ),
         # A fixed length, unrolled: the sequence model converts to builtin ops.
         "char_lm": char_lm(5, cell="lstm", units=4, embedding_dim=3, seq_len=6, unroll=True),

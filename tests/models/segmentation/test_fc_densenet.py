@@ -60,7 +60,7 @@ def test_factories_pass_every_keyword_through(factory):
     kwargs = dict(
         growth_rate=2, layers_per_block=1, bottleneck_layers=2, initial_filters=4, dropout=0.0,
         weight_decay=0.0, batch_norm_momentum=0.5, input_shape=(32, 32, 3), quantize=True,
-        dtype="mixed_bfloat16", name="x",
+        dtype="mixed_bfloat16", name="x", num_pools=5,
     )
     model = factory(num_classes=3, **kwargs)
     assert type(model) is FCDenseNet
@@ -97,9 +97,9 @@ def test_blocks_follow_the_paper():
     assert isinstance(stem.kernel_initializer, keras.initializers.HeUniform)
 
 
-@pytest.mark.parametrize("height, width", [(32, 64), (64, 32)])
-def test_any_multiple_of_32_works_with_dynamic_sizes(height, width):
-    model = tiny()
+@pytest.mark.parametrize("height, width", [(8, 16), (16, 8)])
+def test_any_multiple_of_2_to_the_num_pools_works_with_dynamic_sizes(height, width):
+    model = tiny(num_pools=2)
     x = images(2, height, width)
     out = keras.ops.convert_to_numpy(model(x, training=False))
     assert out.shape == (2, height, width, 3)
@@ -109,6 +109,20 @@ def test_any_multiple_of_32_works_with_dynamic_sizes(height, width):
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(fixed(x, training=False)), out, rtol=1e-5, atol=1e-5
     )
+
+
+def test_fewer_pools_make_a_shallower_network_for_smaller_multiples():
+    model = tiny(num_pools=2, layers_per_block=(1, 2), bottleneck_layers=1)
+    names = {layer.name for layer in model.layers}
+    assert {"transition_down1_pool", "transition_up1", "up1_layer0_conv"} <= names
+    assert not {"transition_down2_pool", "transition_up2"} & names
+    assert model.get_layer("down1_layer1_conv")  # the second block has two layers
+    assert model.get_layer("up0_layer1_conv")  # the up path mirrors the down path
+    out = model(images(1, 12, 20), training=False)
+    assert tuple(out.shape) == (1, 12, 20, 3)
+    with pytest.raises(ValueError, match="multiples of 4; got 10x20"):
+        model(images(1, 10, 20))
+    assert FCDenseNet.from_config(model.get_config()).count_params() == model.count_params()
 
 
 def test_size_not_divisible_by_32_is_a_clear_error():
@@ -125,6 +139,8 @@ def test_size_not_divisible_by_32_is_a_clear_error():
         ({"growth_rate": 0}, "growth_rate"),
         ({"layers_per_block": (1, 2, 3)}, "layers_per_block"),
         ({"layers_per_block": (1, 1, 1, 1, 1)}, "bottleneck_layers"),
+        ({"num_pools": 0}, "num_pools"),
+        ({"num_pools": 2, "layers_per_block": (1, 1, 1)}, "layers_per_block"),
         ({"dropout": 1.0}, "dropout"),
     ],
 )
@@ -153,7 +169,7 @@ def test_keras_round_trip_gives_identical_outputs(tmp_path, quantize):
 
 
 def test_fit_lowers_the_loss():
-    model = tiny(input_shape=(32, 32, 3))
+    model = tiny(input_shape=(32, 32, 3), num_pools=2)
     x = images(4, 32, 32)
     # A learnable target: class from the brightest channel.
     y = np.argmax(x, axis=-1)
@@ -202,7 +218,7 @@ def test_qat_twin_converts_to_builtin_int8_tflite(tmp_path):
 
     model = FCDenseNet(
         3, growth_rate=2, layers_per_block=1, initial_filters=4, input_shape=(32, 32, 3),
-        quantize=True,
+        quantize=True, num_pools=2,
     )
     x = images(4, 32, 32)
     model(x, training=True)  # activation ranges from data
@@ -224,9 +240,9 @@ def test_keras_layer_conformance_with_mixed_precision(quantize):
     testing_utils.run_layer_test(
         FCDenseNet,
         dict(num_classes=2, growth_rate=2, layers_per_block=1, initial_filters=2,
-             input_shape=(32, 32, 3), quantize=quantize),
-        input_shape=(1, 32, 32, 3),
-        expected_output_shape=(1, 32, 32, 2),
+             input_shape=(16, 16, 3), quantize=quantize, num_pools=2),
+        input_shape=(1, 16, 16, 3),
+        expected_output_shape=(1, 16, 16, 2),
     )
 
 
@@ -235,7 +251,8 @@ def test_qat_model_fits_under_a_global_mixed_policy(policy):
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:
-        model = tiny(growth_rate=2, initial_filters=2, input_shape=(32, 32, 3), quantize=True)
+        model = tiny(growth_rate=2, initial_filters=2, input_shape=(32, 32, 3), quantize=True,
+                     num_pools=2)
     finally:
         keras.mixed_precision.set_global_policy(previous)
     model.compile(

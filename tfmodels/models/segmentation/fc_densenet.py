@@ -116,9 +116,9 @@ class FCDenseNet(keras.Model):
     Args:
         num_classes: output classes (11 for CamVid; void is not a class).
         growth_rate: `k`, feature maps each dense layer adds.
-        layers_per_block: an int (the same for every block) or the `2 * 5` block sizes of the
-            downsampling then upsampling path, or only the 5 downsampling ones (the upsampling
-            path mirrors them).
+        layers_per_block: an int (the same for every block) or the `2 * num_pools` block sizes
+            of the downsampling then upsampling path, or only the `num_pools` downsampling ones
+            (the upsampling path mirrors them).
         bottleneck_layers: layers of the bottleneck dense block (default: `layers_per_block`
             when that is an int; required when it is a list).
         initial_filters: filters of the first 3x3 conv.
@@ -133,6 +133,8 @@ class FCDenseNet(keras.Model):
             or `"mixed_float16"` for mixed precision: variables (and the QAT ranges) stay
             float32, the layers compute in the policy's compute dtype, and the logits come out
             in it (Keras losses cast them to float32). Inputs are float32 images.
+        num_pools: downsampling levels (the paper: 5); height and width must be multiples of
+            `2 ** num_pools`. Fewer levels make a smaller network for small images.
         name: model name.
 
     Shapes: `(batch, h, w, channels)` -> `(batch, h, w, num_classes)` logits.
@@ -157,10 +159,13 @@ class FCDenseNet(keras.Model):
         input_shape=(None, None, 3),
         quantize=False,
         dtype=None,
+        num_pools=_NUM_POOLS,
         name="fc_densenet",
         **kwargs,
     ):
-        down, up, bottleneck = _block_sizes(layers_per_block, bottleneck_layers)
+        if not isinstance(num_pools, int) or isinstance(num_pools, bool) or num_pools < 1:
+            raise ValueError(f"num_pools must be a positive int; got {num_pools!r}")
+        down, up, bottleneck = _block_sizes(layers_per_block, bottleneck_layers, num_pools)
         _check_arguments(num_classes, growth_rate, initial_filters, dropout, weight_decay)
         input_shape = tuple(input_shape)
         if len(input_shape) != 3:
@@ -170,7 +175,7 @@ class FCDenseNet(keras.Model):
 
         # Input
         inputs = keras.Input(input_shape, name="image")
-        x = InputSizeCheck(2**_NUM_POOLS, dtype=policy, name="size_check")(inputs)
+        x = InputSizeCheck(2**num_pools, dtype=policy, name="size_check")(inputs)
         x = blocks.conv(initial_filters, 3, "stem_conv")(x)
 
         # Downsampling path
@@ -217,6 +222,7 @@ class FCDenseNet(keras.Model):
         self.batch_norm_momentum = batch_norm_momentum
         self.image_shape = input_shape
         self.quantize = quantize
+        self.num_pools = num_pools
 
     def get_config(self):
         return {
@@ -233,6 +239,7 @@ class FCDenseNet(keras.Model):
             "input_shape": self.image_shape,
             "quantize": self.quantize,
             "dtype": self._dtype_name,
+            "num_pools": self.num_pools,
         }
 
     def quantized_twin(self):
@@ -351,23 +358,23 @@ def _check_arguments(num_classes, growth_rate, initial_filters, dropout, weight_
         raise ValueError(f"weight_decay must be >= 0; got {weight_decay!r}")
 
 
-def _block_sizes(layers_per_block, bottleneck_layers):
+def _block_sizes(layers_per_block, bottleneck_layers, num_pools=_NUM_POOLS):
     """Returns `(down sizes, up sizes, bottleneck size)` from the constructor's arguments."""
     if isinstance(layers_per_block, int) and not isinstance(layers_per_block, bool):
-        sizes = [layers_per_block] * _NUM_POOLS
+        sizes = [layers_per_block] * num_pools
         down, up = sizes, sizes
         if bottleneck_layers is None:
             bottleneck_layers = layers_per_block
     else:
         sizes = list(layers_per_block)
-        if len(sizes) == _NUM_POOLS:
+        if len(sizes) == num_pools:
             down, up = sizes, sizes[::-1]
-        elif len(sizes) == 2 * _NUM_POOLS:
-            down, up = sizes[:_NUM_POOLS], sizes[_NUM_POOLS:]
+        elif len(sizes) == 2 * num_pools:
+            down, up = sizes[:num_pools], sizes[num_pools:]
         else:
             raise ValueError(
-                f"layers_per_block must be an int or a list of {_NUM_POOLS} or {2 * _NUM_POOLS} "
-                f"block sizes; got {layers_per_block!r}"
+                f"layers_per_block must be an int or a list of num_pools ({num_pools}) or "
+                f"{2 * num_pools} block sizes; got {layers_per_block!r}"
             )
         if bottleneck_layers is None:
             raise ValueError("bottleneck_layers is required when layers_per_block is a list")
