@@ -10,19 +10,11 @@ import numpy as np
 import pytest
 
 from tests import testing_utils
+from tests.tasks.char_lm_corpus import TEXT, corpus_dir  # noqa: F401 (fixture)
 from tfmodels.data.text import CharVocabulary
 from tfmodels.tasks.char_lm import build_char_lm, evaluate_bpc, train_char_lm
 
-TEXT = "the cat sat on the mat. a dog ate the hat.\n" * 30
 DEVICE_EVAL_CHARS = 120
-
-
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("text")
-    for split in ("train", "valid", "test"):
-        (directory / f"{split}.txt").write_text(TEXT)
-    return directory
 
 
 @pytest.fixture(scope="module")

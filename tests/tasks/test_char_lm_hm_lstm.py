@@ -8,22 +8,14 @@ import numpy as np
 import pytest
 
 from tests import testing_utils
+from tests.tasks.char_lm_corpus import TEXT, corpus_dir  # noqa: F401 (fixture)
 from tfmodels.data.text import CharVocabulary
 from tfmodels.export.runtime import LiteRTRunner
 from tfmodels.metrics.boundaries import boundary_scores
 from tfmodels.models.rnn import HMLSTM, hm_lstm_cells
 from tfmodels.tasks.char_lm import build_hm_lstm_lm, train_char_lm, word_boundary_scores
 
-TEXT = "the cat sat on the mat. a dog ate the hat.\n" * 30
 DEVICE_EVAL_CHARS = 60
-
-
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("text")
-    for split in ("train", "valid", "test"):
-        (directory / f"{split}.txt").write_text(TEXT)
-    return directory
 
 
 @pytest.fixture(scope="module")

@@ -4,19 +4,10 @@ whose int8 step model exports through the usual path and samples text in LiteRT.
 import numpy as np
 import pytest
 
+from tests.tasks.char_lm_corpus import TEXT, corpus_dir  # noqa: F401 (fixture)
 from tfmodels.data.text import CharVocabulary
 from tfmodels.export.rnn import run_step_tflite
 from tfmodels.tasks.char_lm import sample_text, train_char_lm
-
-TEXT = "the cat sat on the mat. a dog ate the hat.\n" * 30
-
-
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("text")
-    for split in ("train", "valid", "test"):
-        (directory / f"{split}.txt").write_text(TEXT)
-    return directory
 
 
 @pytest.fixture(scope="module")
