@@ -79,8 +79,13 @@ class ASRConfig:
         work_dir: resumable training state and TensorBoard logs (`tasks.training`): an
             interrupted run rerun with the same folder resumes from its last finished epoch.
         verbose: Keras progress (0 silent, 1 progress bars, 2 one line per epoch).
-        augment: apply `tfmodels.data.augment.WaveformAugmenter` (speed, VTLP, reverb,
-            band-limiting, gain; seeded by `seed`) to training waveforms on the fly.
+        augment: waveform augmentation of the training audio, on the fly and seeded by
+            `seed` (`make_augmenter`): False / "none", True / "full"
+            (`tfmodels.data.augment.WaveformAugmenter`: speed, VTLP, reverb, band-limiting,
+            gain) or "speed" (speed perturbation by 0.9 / 1.0 / 1.1 only).
+        spec_augment: `tfmodels.layers.SpecAugment` arguments for time/frequency masking of
+            the features in training (`AdversarialAcousticModel(spec_augment=...)`); None =
+            none.
         corpus: `speech.generate` arguments for a missing corpus.
     """
 
@@ -112,7 +117,8 @@ class ASRConfig:
     export_dir: str | None = None
     work_dir: str | None = None
     verbose: int = 0
-    augment: bool = False
+    augment: bool | str = False
+    spec_augment: dict | None = None
     corpus: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_CORPUS))
 
 
@@ -317,6 +323,7 @@ def build_model(config, num_classes, num_domains, ramp_steps):
         noise_weight=config.noise_weight,
         features={"normalization": config.feature_normalization, **config.features},
         tail_samples=config.tail_samples,
+        spec_augment=None if config.spec_augment is None else dict(config.spec_augment),
     )
     if config.adversarial:
         return AdversarialAcousticModel(
@@ -329,6 +336,32 @@ def build_model(config, num_classes, num_domains, ramp_steps):
             **shared,
         )
     return baseline_acoustic_model(num_classes, name="baseline_asr", **shared)
+
+
+AUGMENTS = ("none", "full", "speed")
+
+
+def make_augmenter(kind, seed=0):
+    """The training-audio augmenter of `ASRConfig.augment`, or None.
+
+    Args:
+        kind: False or "none" (None returned), True or "full" (`WaveformAugmenter`: speed,
+            VTLP, reverb, band-limiting, gain) or "speed" (speed perturbation by 0.9 / 1.0 /
+            1.1 only: length and pitch scaled together, as Ko et al. 2015 do).
+        seed: the augmenter's seed.
+    """
+    if kind is True:
+        kind = "full"
+    elif kind is False or kind is None:
+        kind = "none"
+    if kind not in AUGMENTS:
+        raise ValueError(f"augment must be True, False or one of {AUGMENTS}, got {kind!r}")
+    if kind == "none":
+        return None
+    if kind == "speed":
+        return WaveformAugmenter(seed=seed, vtlp_prob=0.0, reverb_prob=0.0, band_prob=0.0,
+                                 gain_prob=0.0)
+    return WaveformAugmenter(seed=seed)
 
 
 def make_optimizer(config, steps):
@@ -465,6 +498,10 @@ def train_asr(config, callbacks=None):
         folder = getattr(config, name)
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
             raise ValueError(f"{name} {folder} is a file, not a folder")
+    augmenter = make_augmenter(config.augment, config.seed)
+    if config.spec_augment is not None and not isinstance(config.spec_augment, dict):
+        raise ValueError(f"spec_augment must be None or a dict of SpecAugment arguments, got "
+                         f"{config.spec_augment!r}")
     root = ensure_corpus(config.data_dir, **config.corpus)
     data = prepare_data(root, config.seen_noises, config.seed, config.max_train_utterances,
                         config.vocabulary, config.unseen_noises)
@@ -482,7 +519,7 @@ def train_asr(config, callbacks=None):
         splits["train"], vocabulary, config.batch_size, noise_classes=noise_classes,
         shuffle=True, seed=config.seed, cache=True, noise_mixer=mixers.get("train"),
         vary_noise=True,
-        augment=WaveformAugmenter(seed=config.seed) if config.augment else None,
+        augment=augmenter,
     ).map(_xy)
     steps = config.epochs * -(-len(splits["train"]) // config.batch_size)
     ramp_steps = max(1, int(round(config.ramp_fraction * steps)))

@@ -198,3 +198,27 @@ def test_bad_arguments():
         AdversarialAcousticModel(7, num_domains=2, lstm_units=(8,), tap_layer=2)
     with pytest.raises(ValueError, match="conv_strides"):
         AdversarialAcousticModel(7, num_domains=2, conv_filters=(4, 4), conv_strides=(2,))
+
+
+def test_spec_augment_masks_in_training_only_and_round_trips(tmp_path):
+    masking = {"freq_masks": 2, "max_freq_width": 10, "time_masks": 2, "max_time_width": 6,
+               "seed": 1}
+    model = baseline_acoustic_model(7, spec_augment=masking, **TINY)
+    plain = baseline_acoustic_model(7, **TINY)
+    plain.set_weights(model.get_weights())
+    assert model.get_layer("spec_augment").max_freq_width == 10
+    x, _ = batch(4)
+    # Inference: the identity, so predictions (and the step model) are those of the plain one.
+    want = plain.predict(x, verbose=0)
+    got = model.predict(x, verbose=0)
+    np.testing.assert_allclose(got["logits"], want["logits"], atol=1e-6)
+    trained = keras.ops.convert_to_numpy(model(x, training=True)["logits"])
+    assert np.abs(trained - want["logits"]).max() > 1e-4
+    assert model.state_shapes() == plain.state_shapes()
+    path = os.path.join(str(tmp_path), "masked.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_config()["spec_augment"] == masking
+    np.testing.assert_allclose(loaded.predict(x, verbose=0)["logits"], got["logits"], atol=1e-6)
+    with pytest.raises(ValueError, match="spec_augment"):
+        baseline_acoustic_model(7, spec_augment=True, **TINY)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfmodels.layers.gradient_reversal import GradientReversal
+from tfmodels.layers.spec_augment import SpecAugment
 from tfmodels.models.asr.features import LogMelFeatures, StreamingLogMelFeatures
 
 
@@ -122,6 +123,7 @@ class AdversarialAcousticModel(keras.Model):
         noise_weight=1.0,
         features=None,
         tail_samples=0,
+        spec_augment=None,
         name=None,
         **kwargs,
     ):
@@ -134,6 +136,11 @@ class AdversarialAcousticModel(keras.Model):
         ):
             raise ValueError(f"tail_samples must be an integer >= 0, got {tail_samples!r}")
         features = dict(features or {})
+        if spec_augment is not None and not isinstance(spec_augment, dict):
+            raise ValueError(
+                f"spec_augment must be None or a dict of SpecAugment arguments, got "
+                f"{spec_augment!r}")
+        spec_augment = None if spec_augment is None else dict(spec_augment)
 
         # Encoder
         waveform = keras.Input(shape=(None,), name="waveform")
@@ -147,7 +154,7 @@ class AdversarialAcousticModel(keras.Model):
             )
         x, frame_length, tap = _encoder(
             signal, signal_length, features, conv_filters, conv_strides, conv_kernel,
-            lstm_units, tap_layer,
+            lstm_units, tap_layer, spec_augment,
         )
 
         # Heads
@@ -184,6 +191,7 @@ class AdversarialAcousticModel(keras.Model):
         self.noise_weight = float(noise_weight)
         self.feature_config = features
         self.tail_samples = int(tail_samples)
+        self.spec_augment = spec_augment
         self.ctc_tracker = keras.metrics.Mean(name="ctc_loss")
         if self.adversarial:
             self.noise_tracker = keras.metrics.Mean(name="noise_loss")
@@ -368,6 +376,7 @@ class AdversarialAcousticModel(keras.Model):
             "noise_weight": self.noise_weight,
             "features": self.feature_config,
             "tail_samples": self.tail_samples,
+            "spec_augment": self.spec_augment,
             "name": self.name,
         }
 
@@ -435,12 +444,15 @@ def _check_arguments(
 
 def _encoder(
     waveform, waveform_length, features, conv_filters, conv_strides, conv_kernel, lstm_units,
-    tap_layer,
+    tap_layer, spec_augment=None,
 ):
-    """Features -> causal convolutions -> LSTMs; returns `(output, frame_length, tap output)`."""
+    """Features -> [SpecAugment] -> causal convolutions -> LSTMs; returns `(output,
+    frame_length, tap output)`."""
     feature_layer = LogMelFeatures(name="features", **features)
     x = feature_layer(waveform, lengths=waveform_length)
     frame_length = feature_layer.num_frames(waveform_length)
+    if spec_augment is not None:
+        x = SpecAugment(name="spec_augment", **spec_augment)(x)
     for i, (filters, stride) in enumerate(zip(conv_filters, conv_strides)):
         x = keras.layers.Conv1D(
             filters, conv_kernel, strides=stride, padding="causal", activation="relu",
