@@ -339,6 +339,10 @@ def build_model(config, num_classes, num_domains, ramp_steps):
 
 
 AUGMENTS = ("none", "full", "speed")
+# `--spec_augment`'s masking: two bands of up to 6 of the 40 mel bins, two runs of up to 5
+# frames (50 ms; SpecAugment's cap of 20% of the frames keeps a lone word audible).
+DEFAULT_SPEC_AUGMENT = {"freq_masks": 2, "max_freq_width": 6, "time_masks": 2,
+                        "max_time_width": 5}
 
 
 def make_augmenter(kind, seed=0):
