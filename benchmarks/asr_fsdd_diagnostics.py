@@ -3,9 +3,9 @@
 Reads a local FSDD `recordings/` folder, builds the leave-one-speaker-out split of
 `benchmarks/prepare_fsdd.py` (5 speakers' takes 5-29 + 250 joined digit strings for training,
 the held-out speaker's takes 0-19 + 100 strings for test; clean), computes raw log-mel
-features once with the model's own `LogMelFeatures` (audio at -26 dBov as in `prepare_fsdd`'s corpus; with
-`--speeds`, also for speed-perturbed copies of the training audio), normalizes them per utterance (as the default
-model does), then runs one of:
+features once with the model's own `LogMelFeatures`, normalized per utterance as the
+default model does (audio at -26 dBov as in `prepare_fsdd`'s corpus; with `--speeds`, also
+for speed-perturbed copies of the training audio), then runs one of:
 
 - `probe`: logistic regression on pooled features (mean of each third of the utterance + the
   standard deviation) of the lone digits: what a trivial classifier of these features gets on
