@@ -53,8 +53,10 @@ from tfmodels.export.tflite import export_tflite
 def utterance_features(model, waveform):
     """Normalized log-mel frames of one utterance, `(frames, num_mel_bins)` numpy."""
     waveform = np.asarray(waveform, np.float32).reshape(1, -1)
-    # The silence the model appends to every utterance (`tail_samples`), as it hears it.
-    waveform = np.pad(waveform, [(0, 0), (0, getattr(model, "tail_samples", 0))])
+    # The silence the model appends to every utterance (`tail_samples` and `output_delay`
+    # frames), as it hears it; the step model's first `output_delay` outputs precede the
+    # offline model's first.
+    waveform = np.pad(waveform, [(0, 0), (0, getattr(model, "appended_samples", 0))])
     layer = model.get_layer("features")
     lengths = np.array([waveform.shape[1]], np.int32)
     return keras.ops.convert_to_numpy(layer(waveform, lengths=lengths))[0]

@@ -124,6 +124,7 @@ class AdversarialAcousticModel(keras.Model):
         features=None,
         tail_samples=0,
         spec_augment=None,
+        output_delay=0,
         name=None,
         **kwargs,
     ):
@@ -135,6 +136,10 @@ class AdversarialAcousticModel(keras.Model):
             tail_samples < 0
         ):
             raise ValueError(f"tail_samples must be an integer >= 0, got {tail_samples!r}")
+        if isinstance(output_delay, bool) or not isinstance(output_delay, int) or (
+            output_delay < 0
+        ):
+            raise ValueError(f"output_delay must be an integer >= 0, got {output_delay!r}")
         features = dict(features or {})
         if spec_augment is not None and not isinstance(spec_augment, dict):
             raise ValueError(
@@ -146,10 +151,15 @@ class AdversarialAcousticModel(keras.Model):
         waveform = keras.Input(shape=(None,), name="waveform")
         waveform_length = keras.Input(shape=(), dtype="int32", name="waveform_length")
         signal, signal_length = waveform, waveform_length
-        if tail_samples:
+        total_stride = 1
+        for s in conv_strides:
+            total_stride *= s
+        appended = tail_samples + output_delay * total_stride * LogMelFeatures(
+            **features).frame_step
+        if appended:
             # Silence after the utterance: a causal model hears a word's end before it must
             # emit the word.
-            signal, signal_length = AppendSilence(tail_samples, name="tail")(
+            signal, signal_length = AppendSilence(appended, name="tail")(
                 waveform, waveform_length
             )
         x, frame_length, tap = _encoder(
@@ -158,17 +168,20 @@ class AdversarialAcousticModel(keras.Model):
         )
 
         # Heads
-        outputs = {
-            "logits": keras.layers.Dense(num_classes, name="logits")(x),
-            "frame_length": frame_length,
-        }
+        logits = keras.layers.Dense(num_classes, name="logits")(x)
+        if output_delay:
+            # Output frame t is the frame that has heard `output_delay` frames past t.
+            logits = logits[:, output_delay:]
+            frame_length = frame_length - output_delay
+        outputs = {"logits": logits, "frame_length": frame_length}
         if adversarial:
             h = GradientReversal(
                 scale=float(reversal_scale), ramp_steps=ramp_steps, gamma=float(gamma),
                 name="gradient_reversal",
             )(tap)
             h = keras.layers.Dense(adversary_units, activation="relu", name="noise_hidden")(h)
-            outputs["noise_logits"] = keras.layers.Dense(num_domains, name="noise_logits")(h)
+            noise_logits = keras.layers.Dense(num_domains, name="noise_logits")(h)
+            outputs["noise_logits"] = noise_logits[:, output_delay:]
         super().__init__(
             inputs={"waveform": waveform, "waveform_length": waveform_length},
             outputs=outputs,
@@ -192,6 +205,8 @@ class AdversarialAcousticModel(keras.Model):
         self.feature_config = features
         self.tail_samples = int(tail_samples)
         self.spec_augment = spec_augment
+        self.output_delay = int(output_delay)
+        self.appended_samples = int(appended)
         self.ctc_tracker = keras.metrics.Mean(name="ctc_loss")
         if self.adversarial:
             self.noise_tracker = keras.metrics.Mean(name="noise_loss")
@@ -377,6 +392,7 @@ class AdversarialAcousticModel(keras.Model):
             "features": self.feature_config,
             "tail_samples": self.tail_samples,
             "spec_augment": self.spec_augment,
+            "output_delay": self.output_delay,
             "name": self.name,
         }
 
