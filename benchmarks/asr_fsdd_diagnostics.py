@@ -15,7 +15,9 @@ for speed-perturbed copies of the training audio), then runs one of:
 - `ctc`: the same network trained with CTC on lone digits and strings as `tasks.asr` trains it
   (Adam, cosine schedule, clipnorm 5, batch 8), greedy decoding, WER of lone digits and
   strings apart; `--config` JSON overrides `lstm`, `conv`, `strides`, `kernel`, `lr`,
-  `epochs`, `dropout`, `specaug` (SpecAugment arguments), `tail` (silent frames appended).
+  `epochs`, `dropout`, `specaug` (SpecAugment arguments), `tail` (silent frames appended),
+  `delay` (output frames of look-ahead, as `AdversarialAcousticModel(output_delay=...)`:
+  `delay * stride` silent frames appended, the first `delay` outputs dropped).
 
 It skips the waveform pipeline (features are computed once), so a run takes minutes.
 
@@ -99,10 +101,16 @@ def _network(cfg, outputs):
         x = keras.layers.LSTM(units, return_sequences=True)(x)
         if cfg.get("dropout"):
             x = keras.layers.Dropout(cfg["dropout"])(x)
-    return keras.Model(inp, keras.layers.Dense(outputs)(x))
+    logits = keras.layers.Dense(outputs)(x)
+    if cfg.get("delay"):
+        logits = logits[:, cfg["delay"]:]
+    return keras.Model(inp, logits)
 
 
-def _pad(feats, stride, tail=0):
+def _pad(feats, stride, tail=0, delay=0):
+    """Batch of features (`tail` + `delay * stride` silent frames appended) and the output
+    frames of each row (without the `delay` dropped ones)."""
+    tail += delay * stride
     frames = -(-max(len(f) + tail for f in feats) // stride) * stride
     x = np.zeros((len(feats), frames, feats[0].shape[1]), "float32")
     for i, f in enumerate(feats):
@@ -110,7 +118,7 @@ def _pad(feats, stride, tail=0):
         if tail:
             x[i, len(f):len(f) + tail] = f.min(0)
     lengths = np.array([len(f) + tail for f in feats], "int32")
-    return x, (lengths + stride - 1) // stride
+    return x, (lengths + stride - 1) // stride - delay
 
 
 def _wer(refs, hyps):
@@ -161,7 +169,7 @@ def train(data, cfg, mode):
     def decode(batch_feats):
         hyps = []
         for i in range(0, len(batch_feats), 64):
-            x, frames = _pad(batch_feats[i:i + 64], stride, cfg.get("tail", 0))
+            x, frames = _pad(batch_feats[i:i + 64], stride, cfg["tail"], cfg["delay"])
             logits = np.asarray(model(x, training=False))
             for row, n in enumerate(frames):
                 if mode == "classifier":
@@ -189,7 +197,7 @@ def train(data, cfg, mode):
         order, epoch_losses = rng.permutation(len(feats)), []
         for i in range(0, len(order), 8):
             j = order[i:i + 8]
-            x, frames = _pad([feats[k] for k in j], stride, cfg.get("tail", 0))
+            x, frames = _pad([feats[k] for k in j], stride, cfg["tail"], cfg["delay"])
             y = np.zeros((len(j), max(len(labels[k]) for k in j)), "int32")
             for row, k in enumerate(j):
                 y[row, :len(labels[k])] = labels[k]
@@ -219,7 +227,7 @@ def main():
     parser.add_argument("--config", default="{}", help="network/training overrides (JSON)")
     args = parser.parse_args()
     cfg = dict(conv=[64, 64, 64], strides=[2, 2, 2], kernel=3, lstm=[96, 96], lr=3e-3,
-               epochs=12, seed=0, dropout=0.0, specaug=None, tail=0)
+               epochs=12, seed=0, dropout=0.0, specaug=None, tail=0, delay=0)
     overrides = json.loads(args.config)
     unknown = sorted(set(overrides) - set(cfg))
     if unknown:
