@@ -59,6 +59,10 @@ _SPEC_AUGMENT = flags.DEFINE_bool(
     "spec_augment", False,
     "ASR: SpecAugment time/frequency masking of the features in training "
     "(tasks.asr.DEFAULT_SPEC_AUGMENT).")
+_OUTPUT_DELAY = flags.DEFINE_integer(
+    "output_delay", 3,
+    "ASR: output frames of look-ahead (80 ms each at the default stride): output frame t "
+    "has heard the audio up to frame t + output_delay.", lower_bound=0)
 _EXPORT = flags.DEFINE_bool(
     "asr_export", True, "ASR: write the streaming .tflite and the transcriber SavedModel."
 )
@@ -86,6 +90,7 @@ def main():
         verbose=_VERBOSE.value,
         augment=True if _AUGMENT.value else ("speed" if _SPEED_PERTURB.value else False),
         spec_augment=dict(asr.DEFAULT_SPEC_AUGMENT) if _SPEC_AUGMENT.value else None,
+        output_delay=_OUTPUT_DELAY.value,
     )
     if common_flags.EPOCHS.value is not None:
         config.epochs = common_flags.EPOCHS.value
