@@ -356,7 +356,10 @@ def test_causal_run_exports_the_raw_audio_stream(corpus, tmp_path):
         {"waveform": wave[None], "waveform_length": np.array([len(wave)], "int32")}, verbose=0)
     logits = out["logits"][0]
     want = speech.Vocabulary().decode(asr.greedy_decode(out["logits"], out["frame_length"])[0])
-    transcriber = StreamingTranscriber(exported["stream_tflite"], speech.Vocabulary().tokens)
+    # The recipe's output delay (3 frames by default) is the transcriber's to skip.
+    assert result.model.output_delay == config.output_delay > 0
+    transcriber = StreamingTranscriber(exported["stream_tflite"], speech.Vocabulary().tokens,
+                                       output_delay=result.model.output_delay)
     assert transcriber.transcribe(wave, 800) == want
     # One epoch may still decode to nothing; the frames themselves are the offline ones.
     log_softmax = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(

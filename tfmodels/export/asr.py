@@ -36,7 +36,8 @@ Example:
     report = export_streaming_tflite(model, "export/asr_step.tflite", waveforms, mode="int8")
     log_probs = stream_tflite("export/asr_step.tflite", features)  # (frames, classes)
     export_streaming_tflite(causal_model, "export/asr_stream.tflite", waveforms, raw_audio=True)
-    text = StreamingTranscriber("export/asr_stream.tflite", Vocabulary().tokens).transcribe(wave)
+    text = StreamingTranscriber("export/asr_stream.tflite", Vocabulary().tokens,
+                                output_delay=causal_model.output_delay).transcribe(wave)
     path = export_transcriber(model, Vocabulary(), "export/serving", "asr")
 """
 
