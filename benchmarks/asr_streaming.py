@@ -75,7 +75,8 @@ def main():
         report = asr_export.export_streaming_tflite(
             model, path, calibration, chunk_frames=args.chunk_frames, mode=mode, raw_audio=True)
         transcriber = StreamingTranscriber(path, vocabulary.tokens, frame_step=frame_step,
-                                           num_threads=args.threads)
+                                           num_threads=args.threads,
+                                           output_delay=getattr(model, "output_delay", 0))
         for chunk_ms in (int(c) for c in args.chunks_ms.split(",")):
             chunk = chunk_ms * sample_rate // 1000
             latencies, texts, busy, invokes = [], [], 0.0, []

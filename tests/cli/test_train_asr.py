@@ -108,3 +108,26 @@ def test_augment_flag(monkeypatch, parsed):
     parsed()
     train_asr.main()
     assert [c.augment for c in calls] == [True, False]
+
+
+def test_speed_perturb_and_spec_augment_flags(monkeypatch, parsed):
+    calls = []
+    monkeypatch.setattr(asr, "run", lambda config, export, quantize: calls.append(config))
+    parsed("--asr_speed_perturb", "--spec_augment")
+    train_asr.main()
+    parsed("--asr_speed_perturb", "--asr_augment")
+    train_asr.main()
+    assert [c.augment for c in calls] == ["speed", True]
+    assert calls[0].spec_augment == asr.DEFAULT_SPEC_AUGMENT and calls[1].spec_augment is None
+
+
+def test_output_delay_flag(monkeypatch, parsed):
+    calls = []
+    monkeypatch.setattr(asr, "run", lambda config, export, quantize: calls.append(config))
+    parsed()
+    train_asr.main()
+    parsed("--output_delay=0")
+    train_asr.main()
+    assert [c.output_delay for c in calls] == [asr.ASRConfig().output_delay, 0]
+    with pytest.raises(flags.IllegalFlagValueError):
+        parsed("--output_delay=-1")

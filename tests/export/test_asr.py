@@ -301,3 +301,26 @@ def test_transcriber_imports_without_keras_or_tensorflow(stream_files):
                             capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("(5, 5)")  # 3000 // 160 = 18 frames -> 5 outputs
+
+
+def test_transcriber_skips_the_output_delay_of_a_delayed_model(causal_model):
+    from tfmodels.export.streaming_transcriber import StreamingTranscriber
+
+    model, _ = causal_model
+    config = {**model.get_config(), "output_delay": 2}
+    delayed = AdversarialAcousticModel.from_config(config)
+    for layer in model.layers:
+        if layer.weights:
+            delayed.get_layer(layer.name).set_weights(layer.get_weights())
+    step = delayed.step_model(8, raw_audio=True)
+    stepper = asr_export.KerasStepper(step, ["audio"])
+    transcriber = StreamingTranscriber(stepper, VOCABULARY.tokens, output_delay=2)
+    held_out, _ = tone_utterances(2, 98)
+    want = keras_transcripts(delayed, held_out)
+    for wave, expected in zip(held_out, want):
+        for chunk in (800, 587):
+            assert transcriber.transcribe(wave, chunk) == expected
+            np.testing.assert_allclose(transcriber.final_log_probs,
+                                       offline_log_probs(delayed, wave), atol=1e-3)
+    with pytest.raises(ValueError, match="output_delay"):
+        StreamingTranscriber(stepper, VOCABULARY.tokens, output_delay=-1)

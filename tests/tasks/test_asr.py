@@ -356,7 +356,10 @@ def test_causal_run_exports_the_raw_audio_stream(corpus, tmp_path):
         {"waveform": wave[None], "waveform_length": np.array([len(wave)], "int32")}, verbose=0)
     logits = out["logits"][0]
     want = speech.Vocabulary().decode(asr.greedy_decode(out["logits"], out["frame_length"])[0])
-    transcriber = StreamingTranscriber(exported["stream_tflite"], speech.Vocabulary().tokens)
+    # The recipe's output delay (3 frames by default) is the transcriber's to skip.
+    assert result.model.output_delay == config.output_delay > 0
+    transcriber = StreamingTranscriber(exported["stream_tflite"], speech.Vocabulary().tokens,
+                                       output_delay=result.model.output_delay)
     assert transcriber.transcribe(wave, 800) == want
     # One epoch may still decode to nothing; the frames themselves are the offline ones.
     log_softmax = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(
@@ -367,5 +370,30 @@ def test_causal_run_exports_the_raw_audio_stream(corpus, tmp_path):
 def test_bad_feature_normalization_fails_first(tmp_path):
     config = asr.ASRConfig(data_dir=str(tmp_path / "none"), feature_normalization="batch")
     with pytest.raises(ValueError, match="feature_normalization"):
+        asr.train_asr(config)
+    assert not (tmp_path / "none").exists()
+
+
+def test_make_augmenter_kinds():
+    assert asr.make_augmenter(False) is None and asr.make_augmenter("none") is None
+    full = asr.make_augmenter(True, seed=2)
+    assert full.vtlp_prob > 0 and full.seed == 2
+    speed = asr.make_augmenter("speed", seed=1)
+    assert (speed.vtlp_prob, speed.reverb_prob, speed.band_prob, speed.gain_prob) == (0, 0, 0, 0)
+    # Speed perturbation only: the length scales by 1 / factor, the level is not touched.
+    audio = 0.3 * np.sin(np.arange(16000) * 2 * np.pi * 440 / 16000).astype("float32")
+    lengths = {len(speed(audio)) for _ in range(30)}
+    assert lengths <= {16000, round(16000 / 0.9), round(16000 / 1.1)} and len(lengths) > 1
+    with pytest.raises(ValueError, match="augment"):
+        asr.make_augmenter("vtlp")
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(augment="pitch"), "augment"),
+    (dict(spec_augment=True), "spec_augment"),
+])
+def test_bad_augmentation_fails_first(tmp_path, kwargs, pattern):
+    config = asr.ASRConfig(data_dir=str(tmp_path / "none"), **kwargs)
+    with pytest.raises(ValueError, match=pattern):
         asr.train_asr(config)
     assert not (tmp_path / "none").exists()

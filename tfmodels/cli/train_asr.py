@@ -51,6 +51,18 @@ _FEATURE_NORMALIZATION = flags.DEFINE_enum(
 _AUGMENT = flags.DEFINE_bool(
     "asr_augment", False,
     "ASR: augment training audio on the fly (speed, VTLP, reverb, band-limiting, gain).")
+_SPEED_PERTURB = flags.DEFINE_bool(
+    "asr_speed_perturb", False,
+    "ASR: speed perturbation (0.9/1.0/1.1) of the training audio only; --asr_augment adds "
+    "the other augmentations too.")
+_SPEC_AUGMENT = flags.DEFINE_bool(
+    "spec_augment", False,
+    "ASR: SpecAugment time/frequency masking of the features in training "
+    "(tasks.asr.DEFAULT_SPEC_AUGMENT).")
+_OUTPUT_DELAY = flags.DEFINE_integer(
+    "output_delay", 3,
+    "ASR: output frames of look-ahead (80 ms each at the default stride): output frame t "
+    "has heard the audio up to frame t + output_delay.", lower_bound=0)
 _EXPORT = flags.DEFINE_bool(
     "asr_export", True, "ASR: write the streaming .tflite and the transcriber SavedModel."
 )
@@ -76,7 +88,9 @@ def main():
         work_dir=common_flags.WORK_DIR.value
         or os.path.join(common_flags.EXPORT_DIR.value, "runs", "asr"),
         verbose=_VERBOSE.value,
-        augment=_AUGMENT.value,
+        augment=True if _AUGMENT.value else ("speed" if _SPEED_PERTURB.value else False),
+        spec_augment=dict(asr.DEFAULT_SPEC_AUGMENT) if _SPEC_AUGMENT.value else None,
+        output_delay=_OUTPUT_DELAY.value,
     )
     if common_flags.EPOCHS.value is not None:
         config.epochs = common_flags.EPOCHS.value

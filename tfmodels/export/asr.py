@@ -36,7 +36,8 @@ Example:
     report = export_streaming_tflite(model, "export/asr_step.tflite", waveforms, mode="int8")
     log_probs = stream_tflite("export/asr_step.tflite", features)  # (frames, classes)
     export_streaming_tflite(causal_model, "export/asr_stream.tflite", waveforms, raw_audio=True)
-    text = StreamingTranscriber("export/asr_stream.tflite", Vocabulary().tokens).transcribe(wave)
+    text = StreamingTranscriber("export/asr_stream.tflite", Vocabulary().tokens,
+                                output_delay=causal_model.output_delay).transcribe(wave)
     path = export_transcriber(model, Vocabulary(), "export/serving", "asr")
 """
 
@@ -53,8 +54,10 @@ from tfmodels.export.tflite import export_tflite
 def utterance_features(model, waveform):
     """Normalized log-mel frames of one utterance, `(frames, num_mel_bins)` numpy."""
     waveform = np.asarray(waveform, np.float32).reshape(1, -1)
-    # The silence the model appends to every utterance (`tail_samples`), as it hears it.
-    waveform = np.pad(waveform, [(0, 0), (0, getattr(model, "tail_samples", 0))])
+    # The silence the model appends to every utterance (`tail_samples` and `output_delay`
+    # frames), as it hears it; the step model's first `output_delay` outputs precede the
+    # offline model's first.
+    waveform = np.pad(waveform, [(0, 0), (0, getattr(model, "appended_samples", 0))])
     layer = model.get_layer("features")
     lengths = np.array([waveform.shape[1]], np.int32)
     return keras.ops.convert_to_numpy(layer(waveform, lengths=lengths))[0]

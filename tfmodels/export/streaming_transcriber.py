@@ -107,6 +107,9 @@ class StreamingTranscriber:
         separator: joins tokens ("" for characters).
         beam_width: None = greedy decoding; an integer = prefix beam search in `finish`.
         num_threads: LiteRT interpreter threads when `model` is a path.
+        output_delay: the model's `output_delay` (output frames of look-ahead): the first
+            that many output frames of an utterance are dropped, and `finish` steps that many
+            frames of silence past the end so the last words come out.
 
     Attributes:
         log_probs: `(frames, classes)` log-probabilities streamed so far.
@@ -116,7 +119,7 @@ class StreamingTranscriber:
     """
 
     def __init__(self, model, tokens, frame_step=160, separator=" ", beam_width=None,
-                 num_threads=None):
+                 num_threads=None, output_delay=0):
         if isinstance(model, str) or hasattr(model, "__fspath__"):
             model = LiteRTRunner(model, num_threads=num_threads)
         if isinstance(model, LiteRTRunner):
@@ -135,6 +138,11 @@ class StreamingTranscriber:
             isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1
         ):
             raise ValueError(f"beam_width must be None or a positive integer, got {beam_width!r}")
+        if isinstance(output_delay, bool) or not isinstance(output_delay, int) or (
+            output_delay < 0
+        ):
+            raise ValueError(f"output_delay must be an integer >= 0, got {output_delay!r}")
+        self.output_delay = output_delay
         self.stepper = model
         self.tokens = None if tokens is None else list(tokens)
         self.frame_step = int(frame_step)
@@ -158,6 +166,7 @@ class StreamingTranscriber:
         self.samples = 0
         self.invoke_seconds = []
         self._pieces = []
+        self._skip = self.output_delay
         self._ids = []
         self._previous = BLANK
 
@@ -185,12 +194,12 @@ class StreamingTranscriber:
             done = sum(p.shape[0] for p in self._pieces)
             if self._pieces:
                 stride = self.chunk_frames // self._pieces[0].shape[0]
-                if done >= -(-frames // stride):
+                if done >= -(-frames // stride) + self.output_delay:
                     break
             need = (0 if self._primed else self.overlap) + self.chunk_samples
             self._pending = np.pad(self._pending, (0, max(0, need - self._pending.shape[0])))
             self._run_complete_chunks()
-        log_probs = self.log_probs[: -(-frames // stride)]
+        log_probs = self.log_probs[self.output_delay : self.output_delay + -(-frames // stride)]
         if self.beam_width:
             ids = prefix_beam_search(log_probs, self.beam_width)
         else:
@@ -237,7 +246,8 @@ class StreamingTranscriber:
                     "(+ blank)"
                 )
             self._pieces.append(log_probs)
-            ids = log_probs.argmax(-1)
+            ids = log_probs[self._skip :].argmax(-1)
+            self._skip = max(0, self._skip - log_probs.shape[0])
             self._ids += greedy_collapse(ids, self._previous)
             if ids.shape[0]:
                 self._previous = int(ids[-1])

@@ -198,3 +198,54 @@ def test_bad_arguments():
         AdversarialAcousticModel(7, num_domains=2, lstm_units=(8,), tap_layer=2)
     with pytest.raises(ValueError, match="conv_strides"):
         AdversarialAcousticModel(7, num_domains=2, conv_filters=(4, 4), conv_strides=(2,))
+
+
+def test_spec_augment_masks_in_training_only_and_round_trips(tmp_path):
+    masking = {"freq_masks": 2, "max_freq_width": 10, "time_masks": 2, "max_time_width": 6,
+               "seed": 1}
+    model = baseline_acoustic_model(7, spec_augment=masking, **TINY)
+    plain = baseline_acoustic_model(7, **TINY)
+    plain.set_weights(model.get_weights())
+    assert model.get_layer("spec_augment").max_freq_width == 10
+    x, _ = batch(4)
+    # Inference: the identity, so predictions (and the step model) are those of the plain one.
+    want = plain.predict(x, verbose=0)
+    got = model.predict(x, verbose=0)
+    np.testing.assert_allclose(got["logits"], want["logits"], atol=1e-6)
+    trained = keras.ops.convert_to_numpy(model(x, training=True)["logits"])
+    assert np.abs(trained - want["logits"]).max() > 1e-4
+    assert model.state_shapes() == plain.state_shapes()
+    path = os.path.join(str(tmp_path), "masked.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_config()["spec_augment"] == masking
+    np.testing.assert_allclose(loaded.predict(x, verbose=0)["logits"], got["logits"], atol=1e-6)
+    with pytest.raises(ValueError, match="spec_augment"):
+        baseline_acoustic_model(7, spec_augment=True, **TINY)
+
+
+def test_output_delay_is_a_silent_tail_whose_first_outputs_are_dropped():
+    from tfmodels.export import asr as asr_export
+
+    delayed = AdversarialAcousticModel(7, num_domains=3, output_delay=2, **TINY)
+    # 2 output frames = 2 * 4 (stride) * 160 samples of silence.
+    tailed = AdversarialAcousticModel(7, num_domains=3, tail_samples=1280, **TINY)
+    for layer in delayed.layers:
+        if layer.weights:
+            tailed.get_layer(layer.name).set_weights(layer.get_weights())
+    assert delayed.appended_samples == 1280 and delayed.get_config()["output_delay"] == 2
+    x, _ = batch(5)
+    got, want = delayed.predict(x, verbose=0), tailed.predict(x, verbose=0)
+    np.testing.assert_array_equal(got["frame_length"], want["frame_length"] - 2)
+    np.testing.assert_allclose(got["logits"], want["logits"][:, 2:], atol=1e-6)
+    np.testing.assert_allclose(got["noise_logits"], want["noise_logits"][:, 2:], atol=1e-6)
+    # The step model emits every frame; the offline frames start output_delay frames in.
+    wave = x["waveform"][1, : x["waveform_length"][1]]
+    streamed = asr_export.step_through(delayed.step_model(4),
+                                       asr_export.utterance_features(delayed, wave),
+                                       delayed.state_shapes(), 4)
+    offline = keras.ops.convert_to_numpy(keras.ops.log_softmax(got["logits"][1:2], axis=-1))[0]
+    n = int(got["frame_length"][1])
+    np.testing.assert_allclose(streamed[2:2 + n], offline[:n], atol=1e-5)
+    with pytest.raises(ValueError, match="output_delay"):
+        AdversarialAcousticModel(7, num_domains=3, output_delay=-1)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfmodels.layers.gradient_reversal import GradientReversal
+from tfmodels.layers.spec_augment import SpecAugment
 from tfmodels.models.asr.features import LogMelFeatures, StreamingLogMelFeatures
 
 
@@ -122,6 +123,8 @@ class AdversarialAcousticModel(keras.Model):
         noise_weight=1.0,
         features=None,
         tail_samples=0,
+        spec_augment=None,
+        output_delay=0,
         name=None,
         **kwargs,
     ):
@@ -133,35 +136,52 @@ class AdversarialAcousticModel(keras.Model):
             tail_samples < 0
         ):
             raise ValueError(f"tail_samples must be an integer >= 0, got {tail_samples!r}")
+        if isinstance(output_delay, bool) or not isinstance(output_delay, int) or (
+            output_delay < 0
+        ):
+            raise ValueError(f"output_delay must be an integer >= 0, got {output_delay!r}")
         features = dict(features or {})
+        if spec_augment is not None and not isinstance(spec_augment, dict):
+            raise ValueError(
+                f"spec_augment must be None or a dict of SpecAugment arguments, got "
+                f"{spec_augment!r}")
+        spec_augment = None if spec_augment is None else dict(spec_augment)
 
         # Encoder
         waveform = keras.Input(shape=(None,), name="waveform")
         waveform_length = keras.Input(shape=(), dtype="int32", name="waveform_length")
         signal, signal_length = waveform, waveform_length
-        if tail_samples:
+        total_stride = 1
+        for s in conv_strides:
+            total_stride *= s
+        appended = tail_samples + output_delay * total_stride * LogMelFeatures(
+            **features).frame_step
+        if appended:
             # Silence after the utterance: a causal model hears a word's end before it must
             # emit the word.
-            signal, signal_length = AppendSilence(tail_samples, name="tail")(
+            signal, signal_length = AppendSilence(appended, name="tail")(
                 waveform, waveform_length
             )
         x, frame_length, tap = _encoder(
             signal, signal_length, features, conv_filters, conv_strides, conv_kernel,
-            lstm_units, tap_layer,
+            lstm_units, tap_layer, spec_augment,
         )
 
         # Heads
-        outputs = {
-            "logits": keras.layers.Dense(num_classes, name="logits")(x),
-            "frame_length": frame_length,
-        }
+        logits = keras.layers.Dense(num_classes, name="logits")(x)
+        if output_delay:
+            # Output frame t is the frame that has heard `output_delay` frames past t.
+            logits = logits[:, output_delay:]
+            frame_length = frame_length - output_delay
+        outputs = {"logits": logits, "frame_length": frame_length}
         if adversarial:
             h = GradientReversal(
                 scale=float(reversal_scale), ramp_steps=ramp_steps, gamma=float(gamma),
                 name="gradient_reversal",
             )(tap)
             h = keras.layers.Dense(adversary_units, activation="relu", name="noise_hidden")(h)
-            outputs["noise_logits"] = keras.layers.Dense(num_domains, name="noise_logits")(h)
+            noise_logits = keras.layers.Dense(num_domains, name="noise_logits")(h)
+            outputs["noise_logits"] = noise_logits[:, output_delay:]
         super().__init__(
             inputs={"waveform": waveform, "waveform_length": waveform_length},
             outputs=outputs,
@@ -184,6 +204,9 @@ class AdversarialAcousticModel(keras.Model):
         self.noise_weight = float(noise_weight)
         self.feature_config = features
         self.tail_samples = int(tail_samples)
+        self.spec_augment = spec_augment
+        self.output_delay = int(output_delay)
+        self.appended_samples = int(appended)
         self.ctc_tracker = keras.metrics.Mean(name="ctc_loss")
         if self.adversarial:
             self.noise_tracker = keras.metrics.Mean(name="noise_loss")
@@ -368,6 +391,8 @@ class AdversarialAcousticModel(keras.Model):
             "noise_weight": self.noise_weight,
             "features": self.feature_config,
             "tail_samples": self.tail_samples,
+            "spec_augment": self.spec_augment,
+            "output_delay": self.output_delay,
             "name": self.name,
         }
 
@@ -435,12 +460,15 @@ def _check_arguments(
 
 def _encoder(
     waveform, waveform_length, features, conv_filters, conv_strides, conv_kernel, lstm_units,
-    tap_layer,
+    tap_layer, spec_augment=None,
 ):
-    """Features -> causal convolutions -> LSTMs; returns `(output, frame_length, tap output)`."""
+    """Features -> [SpecAugment] -> causal convolutions -> LSTMs; returns `(output,
+    frame_length, tap output)`."""
     feature_layer = LogMelFeatures(name="features", **features)
     x = feature_layer(waveform, lengths=waveform_length)
     frame_length = feature_layer.num_frames(waveform_length)
+    if spec_augment is not None:
+        x = SpecAugment(name="spec_augment", **spec_augment)(x)
     for i, (filters, stride) in enumerate(zip(conv_filters, conv_strides)):
         x = keras.layers.Conv1D(
             filters, conv_kernel, strides=stride, padding="causal", activation="relu",
