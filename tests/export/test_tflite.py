@@ -140,9 +140,7 @@ def _activations():
     return ActivationQuantizer(Uniform(symmetric=False, narrow_range=False))
 
 
-@pytest.fixture(scope="module")
-def qat_model():
-    keras.utils.set_random_seed(0)
+def _qat_net():
     inputs = keras.Input((16, 16, 1), name="image")
     x = _activations()(inputs)
     for filters, strides in [(16, 1), (32, 2), (64, 2), (64, 1)]:
@@ -155,7 +153,13 @@ def qat_model():
         x = _activations()(x)
     x = _activations()(layers.GlobalAveragePooling2D()(x))
     outputs = _activations()(QuantDense(4, kernel_quantizer=Uniform())(x))
-    model = keras.Model(inputs, outputs)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture(scope="module")
+def qat_model():
+    keras.utils.set_random_seed(0)
+    model = _qat_net()
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x_train, y_train = _quadrants(256, seed=0)
     model.fit(x_train, y_train, epochs=2, batch_size=32, verbose=0)
@@ -321,3 +325,29 @@ def _no_warning():
             yield
 
     return context()
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_model_exports_as_its_float32_copy(qat_model, tmp_path, policy):
+    # Trained under a mixed policy (e.g. on a GPU), exported as float32 / int8: the converter
+    # refuses float16 graphs and bfloat16 operands, so the exporter converts a float32 copy.
+    from tfmodels.export.tflite import float32_copy
+
+    assert float32_copy(qat_model) is qat_model  # float32 already: no copy
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        mixed = _qat_net()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    mixed.set_weights(qat_model.get_weights())
+    assert {layer.dtype_policy.name for layer in mixed.layers[1:]} == {policy}
+    copy = float32_copy(mixed)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    x_test, _ = _quadrants(64, seed=2)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(copy(x_test)), keras.ops.convert_to_numpy(qat_model(x_test)),
+        rtol=1e-5, atol=1e-5)
+    for mode in ("float32", "int8"):
+        report = export_tflite(mixed, tmp_path / f"{mode}.tflite", mode=mode)
+        assert not [op for op in report.op_types if op.startswith("Flex")]
+        assert verify_tflite(report.path, mixed, x_test).min_argmax_agreement >= 0.95

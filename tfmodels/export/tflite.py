@@ -163,6 +163,7 @@ def write_tflite(model, path, mode, content_fn, **kwargs):
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"output directory does not exist: {directory}")
+    model = float32_copy(model)
     if keras.backend.backend() == "tensorflow":
         content = content_fn(model, mode, **kwargs)
     else:
@@ -353,6 +354,45 @@ def inspect_tflite(content):
         "inputs": inputs,
         "outputs": outputs,
     }
+
+
+def float32_copy(model):
+    """`model` itself, or, when any of its layers computes under a mixed dtype policy, a copy
+    with every policy float32 and the same weights.
+
+    Mixed precision is for training: TFLite's kernels compute in float32 (or int8 from float32
+    ranges), and the converter refuses float16 graphs (TensorFlow ops it cannot lower) and
+    bfloat16 ones (operands of different types). The variables of a mixed model are float32
+    already, so the copy computes what the model computes, without the float16 / bfloat16
+    rounding. Rebuilt from the model's serialization, so any model `.keras` can save works.
+    """
+    config = keras.saving.serialize_keras_object(model)
+    changed = []
+
+    def float32(node):
+        if isinstance(node, dict):
+            if node.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and str(
+                node.get("config", {}).get("name", "")
+            ).startswith("mixed_"):
+                changed.append(node["config"]["name"])
+                return {**node, "config": {**node["config"], "name": "float32"}}
+            out = {}
+            for key, value in node.items():
+                if key == "dtype" and value in ("mixed_float16", "mixed_bfloat16"):
+                    changed.append(value)  # a model's own config, e.g. FCDenseNet's
+                    value = "float32"
+                out[key] = float32(value)
+            return out
+        if isinstance(node, list):
+            return [float32(v) for v in node]
+        return node
+
+    config = float32(config)
+    if not changed:
+        return model
+    copy = keras.saving.deserialize_keras_object(config)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _write_content(model, path, content_fn, mode, kwargs):

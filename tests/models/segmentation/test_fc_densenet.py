@@ -302,3 +302,21 @@ def test_int8_file_follows_the_qat_model_when_qat_ranges_are_wider_than_inferenc
     export_tflite(model, path, mode="int8", representative_data=x[:2])
     verify = verify_tflite(path, model, images(3, 64, 64, seed=4))
     assert verify.min_argmax_agreement > 0.9
+
+
+@tf_only
+def test_mixed_model_exports_through_its_float32_copy(tmp_path):
+    # The exporter converts a float32 copy (tfmodels.export.tflite.float32_copy): FCDenseNet
+    # keeps its policy in its own config ("dtype"), which the copy rewrites too.
+    from tfmodels.export import export_tflite, verify_tflite
+    from tfmodels.export.tflite import float32_copy
+
+    model = tiny(input_shape=(16, 16, 3), num_pools=2, quantize=True, dtype="mixed_bfloat16")
+    x = images(2, 16, 16)
+    model(x, training=True)
+    copy = float32_copy(model)
+    assert copy.get_config()["dtype"] == "float32"
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    report = export_tflite(model, os.path.join(tmp_path, "m.tflite"), mode="int8",
+                           representative_data=x)
+    assert verify_tflite(report.path, model, x).min_argmax_agreement > 0.9
