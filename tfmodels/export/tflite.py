@@ -366,7 +366,10 @@ def float32_copy(model):
     already, so the copy computes what the model computes, without the float16 / bfloat16
     rounding. Rebuilt from the model's serialization, so any model `.keras` can save works.
     """
-    config = keras.saving.serialize_keras_object(model)
+    try:
+        config = keras.saving.serialize_keras_object(model)
+    except Exception:  # not serializable (e.g. a Lambda layer): converted as it is
+        return model
     changed = []
 
     def float32(node):
