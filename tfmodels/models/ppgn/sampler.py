@@ -36,7 +36,7 @@ import numpy as np
 from keras import ops
 
 from tfmodels.models.ppgn.conditions import DAEPrior, UpsideDownPrior
-from tfmodels.models.ppgn.gradients import compile_function, value_and_grad
+from tfmodels.utils.backend import compile_function, value_and_grad
 
 # eps defaults per variant, with eps2 = 1 (only ratios matter after the step normalization).
 # The paper's CaffeNet values (eps1 = 1e-5, eps3 = 1e-17, lr = 1) are tied to fc6's scale; these

@@ -1,9 +1,10 @@
-"""`value_and_grad` for the sampler: the one backend-specific piece of the PPGN code.
+"""The two things `keras.ops` lacks, on the current backend: a gradient and a compiled function.
 
 `keras.ops` has no gradient operator, so (like Keras 3's own GAN examples, which write one
-train step per backend) the sampler's `d objective / d h` goes through the backend's autodiff:
-`tf.GradientTape` on TensorFlow, `jax.value_and_grad` on JAX. The objective itself is written
-with `keras.ops` and models called with fixed weights.
+train step per backend) a gradient with respect to an input — the PPGN sampler's
+`d objective / d h` — goes through the backend's autodiff: `tf.GradientTape` on TensorFlow,
+`jax.value_and_grad` on JAX. The function itself is written with `keras.ops`. Model code calls
+these helpers and stays backend-agnostic; this module is the one place that dispatches.
 """
 
 import keras
@@ -28,7 +29,7 @@ def value_and_grad(fn):
             return value, tape.gradient(value, h)
 
         return tf_value_and_grad
-    raise ValueError(f"the PPGN sampler supports the tensorflow and jax backends, not {backend!r}")
+    raise ValueError(f"value_and_grad supports the tensorflow and jax backends, not {backend!r}")
 
 
 def compile_function(fn):
