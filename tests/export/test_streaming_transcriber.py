@@ -108,3 +108,16 @@ def test_bad_arguments(tmp_path):
     transcriber = StreamingTranscriber(FakeStepper(), ["a", "b"], frame_step=10)
     with pytest.raises(ValueError, match="classes"):
         transcriber.feed(np.zeros(100, np.float32))
+
+
+def test_from_export_needs_the_decoder_json_beside_the_file(tmp_path):
+    path = tmp_path / "asr_stream.tflite"
+    path.write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="asr_stream.json not found"):
+        StreamingTranscriber.from_export(path)
+    (tmp_path / "asr_stream.json").write_text('{"tokens": ["a"], "frame_step": 160}')
+    with pytest.raises(ValueError, match="missing \\['output_delay'\\]"):
+        StreamingTranscriber.from_export(path)
+    (tmp_path / "asr_stream.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        StreamingTranscriber.from_export(path)

@@ -358,8 +358,11 @@ def test_causal_run_exports_the_raw_audio_stream(corpus, tmp_path):
     want = speech.Vocabulary().decode(asr.greedy_decode(out["logits"], out["frame_length"])[0])
     # The recipe's output delay (3 frames by default) is the transcriber's to skip.
     assert result.model.output_delay == config.output_delay > 0
-    transcriber = StreamingTranscriber(exported["stream_tflite"], speech.Vocabulary().tokens,
-                                       output_delay=result.model.output_delay)
+    # Configured from the JSON the export wrote beside the file: tokens, hop, output delay.
+    transcriber = StreamingTranscriber.from_export(exported["stream_tflite"])
+    assert transcriber.output_delay == result.model.output_delay
+    assert transcriber.tokens == list(speech.Vocabulary().tokens)
+    assert transcriber.frame_step == features.frame_step
     assert transcriber.transcribe(wave, 800) == want
     # One epoch may still decode to nothing; the frames themselves are the offline ones.
     log_softmax = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(

@@ -35,20 +35,23 @@ Over REST: `POST /v1/models/<name>:predict` with
 Example:
     report = export_streaming_tflite(model, "export/asr_step.tflite", waveforms, mode="int8")
     log_probs = stream_tflite("export/asr_step.tflite", features)  # (frames, classes)
-    export_streaming_tflite(causal_model, "export/asr_stream.tflite", waveforms, raw_audio=True)
-    text = StreamingTranscriber("export/asr_stream.tflite", Vocabulary().tokens,
-                                output_delay=causal_model.output_delay).transcribe(wave)
+    export_streaming_tflite(causal_model, "export/asr_stream.tflite", waveforms, raw_audio=True,
+                            tokens=Vocabulary().tokens)  # + export/asr_stream.json
+    text = StreamingTranscriber.from_export("export/asr_stream.tflite").transcribe(wave)
     path = export_transcriber(model, Vocabulary(), "export/serving", "asr")
 """
 
+
+import json
 
 import keras
 import numpy as np
 
 from tfmodels.export import saved_model
 from tfmodels.export.runtime import LiteRTRunner
-from tfmodels.export.streaming_transcriber import StreamingTranscriber
+from tfmodels.export.streaming_transcriber import StreamingTranscriber, decoder_config_path
 from tfmodels.export.tflite import export_tflite
+from tfmodels.utils import atomic
 
 
 def utterance_features(model, waveform):
@@ -147,7 +150,7 @@ def calibration_steps(model, step, waveforms, chunk_frames, max_samples=64, raw_
 
 def export_streaming_tflite(
     model, path, representative_data, chunk_frames=8, mode="float32", max_calibration=64,
-    raw_audio=False,
+    raw_audio=False, tokens=None,
 ):
     """Exports the streaming step model of `model` as a builtin-ops `.tflite`.
 
@@ -163,7 +166,12 @@ def export_streaming_tflite(
         max_calibration: at most this many calibration steps, spread over the utterances.
         raw_audio: export the raw-audio step model (`step_model(raw_audio=True)`: audio
             chunks of `chunk_frames * frame_step` samples in, front end inside) that
-            `StreamingTranscriber` runs; the model's features must be causal.
+            `StreamingTranscriber` runs; the model's features must be causal. Also writes
+            `<path without .tflite>.json` beside it: what the decoder needs besides the file
+            (`tokens`, `frame_step`, `output_delay`), read by
+            `StreamingTranscriber.from_export(path)`.
+        tokens: the vocabulary's tokens, for that JSON (None: the decoder gives only
+            log-probabilities).
 
     Returns:
         The `ExportReport` of `export_tflite`.
@@ -173,7 +181,15 @@ def export_streaming_tflite(
     step = model.step_model(chunk_frames, raw_audio=raw_audio)
     data = calibration_steps(
         model, step, representative_data, chunk_frames, max_calibration, raw_audio=raw_audio)
-    return export_tflite(step, path, mode=mode, representative_data=data, builtin_only=True)
+    report = export_tflite(step, path, mode=mode, representative_data=data, builtin_only=True)
+    if raw_audio:
+        decoder = {
+            "tokens": None if tokens is None else list(tokens),
+            "frame_step": int(model.get_layer("features").frame_step),
+            "output_delay": int(getattr(model, "output_delay", 0)),
+        }
+        atomic.write_text(decoder_config_path(path), json.dumps(decoder, indent=1) + "\n")
+    return report
 
 
 def stream_tflite(path, features):

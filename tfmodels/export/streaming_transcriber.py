@@ -23,6 +23,8 @@ Example:
     >>> text = transcriber.finish()  # doctest: +SKIP
 """
 
+import json
+import os
 import time
 
 import numpy as np
@@ -158,6 +160,34 @@ class StreamingTranscriber:
         self.chunk_frames = self.chunk_samples // self.frame_step
         self.reset()
 
+    @classmethod
+    def from_export(cls, path, **kwargs):
+        """A transcriber for a raw-audio `.tflite` that `export_streaming_tflite` (or
+        `tfmodels-train --task=asr`) wrote, configured from the JSON beside it (tokens,
+        frame_step, output_delay); `kwargs` are the other arguments (beam_width, ...).
+
+        Example:
+            >>> transcriber = StreamingTranscriber.from_export("export/asr_stream.tflite")  # doctest: +SKIP
+            >>> transcriber.transcribe(waveform)  # doctest: +SKIP
+        """
+        config_path = decoder_config_path(path)
+        try:
+            with open(config_path, encoding="utf-8") as f:
+                config = json.load(f)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"{config_path} not found: the decoder settings written beside {path} by "
+                "export_streaming_tflite(raw_audio=True); pass tokens, frame_step and "
+                "output_delay to StreamingTranscriber(...) instead"
+            ) from None
+        except ValueError as err:
+            raise ValueError(f"{config_path}: not valid JSON ({err})") from None
+        missing = {"tokens", "frame_step", "output_delay"} - set(config)
+        if missing:
+            raise ValueError(f"{config_path}: missing {sorted(missing)}")
+        return cls(path, config["tokens"], frame_step=config["frame_step"],
+                   output_delay=config["output_delay"], **kwargs)
+
     def reset(self):
         """Starts a new utterance."""
         self.stepper.reset()
@@ -251,3 +281,9 @@ class StreamingTranscriber:
             self._ids += greedy_collapse(ids, self._previous)
             if ids.shape[0]:
                 self._previous = int(ids[-1])
+
+
+def decoder_config_path(tflite_path):
+    """The JSON beside a raw-audio `.tflite` that holds its decoder settings."""
+    root, ext = os.path.splitext(os.fspath(tflite_path))
+    return (root if ext == ".tflite" else os.fspath(tflite_path)) + ".json"

@@ -669,7 +669,8 @@ def run(config, export=True, quantize=True, calibration_utterances=8, print_fn=p
                 suffix = "" if mode == "float32" else f".{mode}"
                 path = os.path.join(config.export_dir, f"{stem}_stream{suffix}.tflite")
                 report = asr_export.export_streaming_tflite(
-                    result.model, path, waveforms, mode=mode, raw_audio=True
+                    result.model, path, waveforms, mode=mode, raw_audio=True,
+                    tokens=data.vocabulary.tokens,
                 )
                 exported[f"stream_tflite{suffix}"] = report.path
                 print_fn(str(report))
