@@ -4,6 +4,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 
 
 def backend():
@@ -178,3 +179,19 @@ def run_step_tflite(path, sequence):
         carried = {n: dequantize(out[n], outputs[n]) for n in states}
         ys.append(dequantize(out["y"], outputs["y"])[0])
     return np.stack(ys)
+
+
+# A case of a `multibackend` test module that runs on TensorFlow only: a check that does not
+# depend on the backend (structure, arguments, configs), or one case of a parametrized test
+# whose code runs on JAX through a sibling case (e.g. the GRU cell's harness when the LSTM's
+# runs on both). JAX compiles every eager op of every new shape once (~40 ms each here), so
+# such reruns cost seconds each and add no coverage.
+tensorflow_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="runs once, on TensorFlow: backend-independent, or covered on JAX by a sibling case",
+)
+
+
+def on_tensorflow_only(*values, id=None):
+    """`pytest.param(*values, id=id)` marked `tensorflow_only`."""
+    return pytest.param(*values, id=id, marks=tensorflow_only)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests import testing_utils
 from tests.testing_utils import check_layer
 from tfmodels.models.rnn import QuantGRU, QuantLSTM, QuantSimpleRNN
 from tfmodels.quantization import Exponential, Pow2Ternary, Ternary
@@ -13,6 +14,11 @@ pytestmark = pytest.mark.multibackend
 LAYERS = [(QuantSimpleRNN, keras.layers.SimpleRNN), (QuantGRU, keras.layers.GRU),
           (QuantLSTM, keras.layers.LSTM)]
 IDS = ["simple_rnn", "gru", "lstm"]
+# The per-layer harness cases on JAX for the LSTM only: the three layers share one RNN wrapper
+# (`WeightCachingRNN`), and each cell runs on JAX in tests/models/rnn/test_cells.py.
+LAYER_CASES = [pytest.param(*layer, id=i) if i == "lstm"
+               else testing_utils.on_tensorflow_only(*layer, id=i)
+               for layer, i in zip(LAYERS, IDS)]
 
 
 def _np(x):
@@ -23,7 +29,7 @@ def _x(shape=(2, 5, 3), seed=0):
     return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
 
-@pytest.mark.parametrize("quant_cls, keras_cls", LAYERS, ids=IDS)
+@pytest.mark.parametrize("quant_cls, keras_cls", LAYER_CASES)
 def test_layer_check_with_ternary_weights(quant_cls, keras_cls, tmp_path):
     check_layer(
         lambda: quant_cls(
@@ -114,7 +120,7 @@ def test_config_round_trip_keeps_quantizers():
     assert clone.cell.dropout == 0.1 and clone.unroll
 
 
-@pytest.mark.parametrize("quant_cls, keras_cls", LAYERS, ids=IDS)
+@pytest.mark.parametrize("quant_cls, keras_cls", LAYER_CASES)
 def test_keras_layer_conformance_with_mixed_precision(quant_cls, keras_cls):
     from tests import testing_utils
 
@@ -127,7 +133,7 @@ def test_keras_layer_conformance_with_mixed_precision(quant_cls, keras_cls):
     )
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("cell", [testing_utils.on_tensorflow_only("gru", id="gru"), "lstm"])
 def test_char_lm_conformance_with_mixed_precision(cell):
     from tests import testing_utils
     from tfmodels.models.rnn import char_lm

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests import testing_utils
 from tfmodels.models.segmentation import (
     FCDenseNet,
     fc_densenet56,
@@ -16,9 +17,7 @@ from tfmodels.quantization import QuantConv2D, QuantConv2DTranspose, quantize_mo
 
 pytestmark = pytest.mark.multibackend
 
-tf_only = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow", reason="backend-independent or TF-only check"
-)
+tf_only = testing_utils.tensorflow_only
 
 
 def tiny(**kwargs):
@@ -55,6 +54,7 @@ def test_defaults_build_fc_densenet67():
     assert "bottleneck_layer5_conv" not in {layer.name for layer in model.layers}
 
 
+@tf_only
 @pytest.mark.parametrize("factory", [fc_densenet56, fc_densenet67, fc_densenet103])
 def test_factories_pass_every_keyword_through(factory):
     kwargs = dict(
@@ -111,6 +111,7 @@ def test_any_multiple_of_2_to_the_num_pools_works_with_dynamic_sizes(height, wid
     )
 
 
+@tf_only
 def test_fewer_pools_make_a_shallower_network_for_smaller_multiples():
     model = tiny(num_pools=2, layers_per_block=(1, 2), bottleneck_layers=1)
     names = {layer.name for layer in model.layers}
@@ -125,6 +126,7 @@ def test_fewer_pools_make_a_shallower_network_for_smaller_multiples():
     assert FCDenseNet.from_config(model.get_config()).count_params() == model.count_params()
 
 
+@tf_only
 def test_size_not_divisible_by_32_is_a_clear_error():
     with pytest.raises(ValueError, match="multiples of 32; got 48x64"):
         tiny(input_shape=(48, 64, 3))
@@ -233,10 +235,11 @@ def test_qat_twin_converts_to_builtin_int8_tflite(tmp_path):
     assert verify.min_argmax_agreement > 0.9
 
 
-@pytest.mark.parametrize("quantize", [False, True], ids=["float", "qat"])
+# On JAX the QAT model only: it runs every block of the float one, with quantizers added.
+@pytest.mark.parametrize(
+    "quantize", [testing_utils.on_tensorflow_only(False, id="float"), pytest.param(True, id="qat")]
+)
 def test_keras_layer_conformance_with_mixed_precision(quantize):
-    from tests import testing_utils
-
     testing_utils.run_layer_test(
         FCDenseNet,
         dict(num_classes=2, growth_rate=2, layers_per_block=1, initial_filters=2,
