@@ -36,24 +36,28 @@ demo: setup
 	$(VENV)/bin/tfmodels-train --task=segmentation
 
 # The whole suite: one Bazel target so that BUILD stays real, then every test on the
-# TensorFlow backend and the backend-agnostic ones again on JAX. The two pytest runs go side by
-# side, one per core, each with one intra-op thread (the tiny test models gain nothing from
-# more, and two processes would fight over both cores); --output-sync prints each run's output
-# whole, as it ends, so the log still ends with pytest summary lines.
+# TensorFlow backend, then the backend-agnostic ones again on JAX. Each run spreads its test
+# files over one worker per core (pytest-xdist, --dist loadfile: a file's module fixtures are
+# built once), each worker with one intra-op thread: the tiny test models gain nothing from
+# more, and workers would fight over the cores. Before: the two runs side by side, one process
+# each, so the longer run set the time however short the other was.
 ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 OMP_NUM_THREADS=1 \
 	XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 test: setup test-bazel
-	$(ONE_THREAD) $(MAKE) --no-print-directory -j2 --output-sync=target test-tf test-jax
+	$(ONE_THREAD) $(MAKE) --no-print-directory test-tf test-jax
 
-# TESTS narrows both runs, e.g. `make test TESTS=tests/layers`.
+# TESTS narrows both runs, e.g. `make test TESTS=tests/layers`; TEST_WORKERS=1 runs each in one
+# process (no xdist).
 TESTS ?= tests
+TEST_WORKERS ?= auto
+XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test-tf:
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -p no:cacheprovider $(TESTS)
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -p no:cacheprovider $(XDIST) $(TESTS)
 
 test-jax:
-	KERAS_BACKEND=jax $(PY) -m pytest -q -p no:cacheprovider -m multibackend $(TESTS)
+	KERAS_BACKEND=jax $(PY) -m pytest -q -p no:cacheprovider $(XDIST) -m multibackend $(TESTS)
 
 test-bazel:
 	bazel test //:test_build

@@ -34,7 +34,8 @@ setup(
     extras_require={
         "jax": ["jax[cpu]>=0.6"],
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
-        "dev": ["pytest>=8", "jax[cpu]>=0.6"],
+        # pytest-xdist: `make test` spreads each backend's run over every core.
+        "dev": ["pytest>=8", "pytest-xdist>=3.5,<4", "jax[cpu]>=0.6"],
         # The default picture of `tfmodels-train --task=coordinate` (the Mona Lisa, MIT).
         "coordinate": ["mvtb-data>=1.6,<2"],
     },
