@@ -224,9 +224,9 @@ def export_int8(net, path, calibration, x_test, y_test, keras_test):
     """Writes `net` as an int8 `.tflite` and checks it on the test set in LiteRT.
 
     A binary-weight MLP (binary or k-bit LinearQuant activations) exports through its
-    integer-threshold twin (`tfmodels.models.qnn.int8_twin`): its predictions come from the exact `scores` output and the model's last BatchNorm; the
-    argmax of the int8 `logits` output alone is reported beside. Other models convert as they
-    are.
+    integer-threshold twin (`tfmodels.models.qnn.int8_twin`): its predictions come from the
+    exact `scores` output and the model's last BatchNorm; the argmax of the int8 `logits`
+    output alone is reported beside. Other models (ConvNets) convert as they are.
 
     Args:
         net: the trained Keras model.
