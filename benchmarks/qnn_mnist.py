@@ -1,7 +1,9 @@
 """The README's QNN table: test error on real MNIST, mean of seeds, beside the paper's figures.
 
 Usage (resumable: one JSON per finished run under --out, skipped when present):
-  python benchmarks/qnn_mnist.py [--epochs=4] [--preset=mlp_256] [--seeds=0,1] [--out=export/qnn_mnist]
+  python benchmarks/qnn_mnist.py [--epochs=4] [--model=mlp] [--preset=mlp_256] [--seeds=0,1]
+      [--rows=bnn,float,...] [--out=export/qnn_mnist]
+  python benchmarks/qnn_mnist.py --model=convnet --preset=cpu --rows=bnn,float --epochs=1 --seeds=0
 
 Each row is one `tfmodels.tasks.bnn.train_bnn` run per seed (the same function as
 `tfmodels-train --task=bnn`); the first seed of each binary row also exports the int8 `.tflite`
@@ -14,61 +16,83 @@ import argparse
 import json
 import os
 
+# (key for --rows, label, train_bnn options).
 ROWS = [
-    ("BNN, deterministic", dict(weights="binary", activations="binary")),
-    ("float MLP (hard tanh)", dict(weights="float", activations="float")),
-    ("BNN, stochastic", dict(weights="binary", activations="binary", stochastic=True)),
-    ("BNN, deterministic, shift BN + shift AdaMax",
+    ("bnn", "BNN, deterministic", dict(weights="binary", activations="binary")),
+    ("float", "float {model} (hard tanh)", dict(weights="float", activations="float")),
+    ("bnn_stochastic", "BNN, stochastic",
+     dict(weights="binary", activations="binary", stochastic=True)),
+    ("bnn_shift", "BNN, deterministic, shift BN + shift AdaMax",
      dict(weights="binary", activations="binary", shift=True)),
-    ("QNN, binary weights, 2-bit activations", dict(weights="binary", activations="linear2")),
-    ("QNN, binary weights, 4-bit activations", dict(weights="binary", activations="linear4")),
-    ("QNN, 2-bit act., shift BN + shift AdaMax",
+    ("qnn2", "QNN, binary weights, 2-bit activations",
+     dict(weights="binary", activations="linear2")),
+    ("qnn4", "QNN, binary weights, 4-bit activations",
+     dict(weights="binary", activations="linear4")),
+    ("qnn2_shift", "QNN, 2-bit act., shift BN + shift AdaMax",
      dict(weights="binary", activations="linear2", shift=True)),
 ]
+
+
+def _rows(args):
+    keys = [k for k, _, _ in ROWS]
+    chosen = keys if args.rows == "all" else args.rows.split(",")
+    unknown = sorted(set(chosen) - set(keys))
+    if unknown:
+        raise SystemExit(f"--rows: unknown {unknown}; choose from {keys} or 'all'")
+    label_model = "MLP" if args.model == "mlp" else "ConvNet"
+    return [(label.format(model=label_model), options) for k, label, options in ROWS
+            if k in chosen]
+
+
+def _path(args, options, seed):
+    from tfmodels.tasks.bnn import run_name
+
+    name = run_name(args.model, args.preset, options["weights"], options["activations"],
+                    options.get("stochastic", False), options.get("shift", False),
+                    "squared_hinge", seed)
+    return os.path.join(args.out, f"{name}_e{args.epochs}.json")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--model", default="mlp", choices=["mlp", "convnet"])
     parser.add_argument("--preset", default="mlp_256")
     parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--rows", default="all", help="comma-separated row keys, or 'all'")
     parser.add_argument("--out", default="export/qnn_mnist")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    rows = _rows(args)
     os.makedirs(args.out, exist_ok=True)
 
-    from tfmodels.tasks.bnn import run_name, train_bnn
+    from tfmodels.tasks.bnn import train_bnn
     from tfmodels.utils.atomic import write_json
 
     for seed in seeds:
-        for label, options in ROWS:
-            name = run_name("mlp", args.preset, options["weights"], options["activations"],
-                            options.get("stochastic", False), options.get("shift", False),
-                            "squared_hinge", seed)
-            path = os.path.join(args.out, f"{name}_e{args.epochs}.json")
+        for label, options in rows:
+            path = _path(args, options, seed)
             if os.path.exists(path):
                 continue
             export = seed == seeds[0] and options["weights"] == "binary"
-            result = train_bnn(preset=args.preset, epochs=args.epochs, seed=seed,
-                               export_dir=args.out if export else None, **options)
+            result = train_bnn(model=args.model, preset=args.preset, epochs=args.epochs,
+                               seed=seed, export_dir=args.out if export else None, **options)
             print(result, flush=True)
             write_json(path, {"label": label, **{k: v for k, v in vars(result).items()}})
 
-    _recheck_int8(args, seeds)
+    _recheck_int8(args, seeds, rows)
 
-    print(f"\nMNIST test error, {args.preset}, {args.epochs} epochs, batch 100, squared hinge, "
+    print(f"\nMNIST test error, {args.model} {args.preset}, {args.epochs} epochs, batch 100, "
+          f"squared hinge, "
           f"seeds {seeds}")
     print("| model | test error % (mean) | per seed | train time / run | int8 .tflite = Keras | "
           "int8 logits alone = Keras | packed = Keras |")
     print("|---|---|---|---|---|---|---|")
     sizes = None
-    for label, options in ROWS:
+    for label, options in rows:
         runs = []
         for seed in seeds:
-            name = run_name("mlp", args.preset, options["weights"], options["activations"],
-                            options.get("stochastic", False), options.get("shift", False),
-                            "squared_hinge", seed)
-            path = os.path.join(args.out, f"{name}_e{args.epochs}.json")
+            path = _path(args, options, seed)
             if os.path.exists(path):
                 with open(path) as f:
                     runs.append(json.load(f))
@@ -99,7 +123,7 @@ def main():
               f" | {sizes['packed_1bit'] / 1024:.1f} KiB |")
 
 
-def _recheck_int8(args, seeds):
+def _recheck_int8(args, seeds, rows):
     """Re-exports the int8 file of runs written before `int8_twin` existed (their JSON lacks
     `int8_logits_agreement`) from their saved `.keras` model, and updates the JSON."""
     import keras
@@ -107,15 +131,12 @@ def _recheck_int8(args, seeds):
 
     import tfmodels.optimizers  # noqa: F401  (registers the saved optimizer)
     from tfmodels.data import mnist
-    from tfmodels.tasks.bnn import export_int8, run_name
+    from tfmodels.tasks.bnn import export_int8
     from tfmodels.utils.atomic import write_json
 
     data = None
-    for label, options in ROWS:
-        name = run_name("mlp", args.preset, options["weights"], options["activations"],
-                        options.get("stochastic", False), options.get("shift", False),
-                        "squared_hinge", seeds[0])
-        path = os.path.join(args.out, f"{name}_e{args.epochs}.json")
+    for label, options in rows:
+        path = _path(args, options, seeds[0])
         if not os.path.exists(path):
             continue
         with open(path) as f:

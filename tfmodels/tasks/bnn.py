@@ -4,10 +4,10 @@
 `qnn_mlp` or `qnn_convnet` with the paper's recipe (squared hinge on +-1 targets or
 cross-entropy, Adam or shift-based AdaMax with per-layer Glorot learning-rate scales, latent
 weights clipped to [-1, 1], an exponentially decaying learning rate), and reports test error.
-With `export_dir` it writes the `.keras` model, an int8 `.tflite` (binary MLPs through
-`int8_twin`, whose binary activations are exact in int8; run on the whole test set in LiteRT
-and compared prediction by prediction with Keras) and, for binary MLPs, the 1-bit packed
-weights (run through the XNOR-popcount path and compared the same way).
+With `export_dir` it writes the `.keras` model, an int8 `.tflite` (binary-weight MLPs through
+`int8_twin`, whose binary and k-bit activations are exact in int8; run on the whole test set
+in LiteRT and compared prediction by prediction with Keras) and, for binary MLPs, the 1-bit
+packed weights (run through the XNOR-popcount path and compared the same way).
 
 Example:
     result = train_bnn(preset="mlp_256", weights="binary", activations="binary", epochs=5)
@@ -223,10 +223,10 @@ def train_bnn(
 def export_int8(net, path, calibration, x_test, y_test, keras_test):
     """Writes `net` as an int8 `.tflite` and checks it on the test set in LiteRT.
 
-    A binary MLP exports through its integer-threshold twin (`tfmodels.models.qnn.int8_twin`):
-    its predictions come from the exact `scores` output and the model's last BatchNorm; the
-    argmax of the int8 `logits` output alone is reported beside. Other models convert as they
-    are.
+    A binary-weight MLP (binary or k-bit LinearQuant activations) exports through its
+    integer-threshold twin (`tfmodels.models.qnn.int8_twin`): its predictions come from the
+    exact `scores` output and the model's last BatchNorm; the argmax of the int8 `logits`
+    output alone is reported beside. Other models (ConvNets) convert as they are.
 
     Args:
         net: the trained Keras model.
@@ -242,9 +242,13 @@ def export_int8(net, path, calibration, x_test, y_test, keras_test):
     from tfmodels.export import export_tflite
     from tfmodels.export.runtime import LiteRTRunner
 
+    # MNIST arrives as (n, 28, 28); a ConvNet's input carries a channel axis.
+    shape = tuple(net.input_shape[1:])
+    calibration = np.reshape(calibration, (-1, *shape))
+    x_test = np.reshape(x_test, (-1, *shape))
     try:
         twin = int8_twin(net)
-    except ValueError:  # not a binary MLP
+    except ValueError:  # not a binary-weight MLP with binary / LinearQuant activations
         twin = None
     report = export_tflite(
         net if twin is None else twin, path, mode="int8", representative_data=calibration,

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.models.qnn.conftest import pixels
+from tests.models.qnn.conftest import INPUT_SHAPE, fit, pixels
 from tfmodels.models.qnn import int8_twin, qnn_mlp, scores_to_logits
 from tfmodels.quantization import ActivationQuantizer
 
@@ -36,9 +36,65 @@ def test_twin_computes_the_models_signs_and_logits(trained_binary_mlp):
 
 def test_refuses_non_binary_models():
     with pytest.raises(ValueError, match="binary"):
-        int8_twin(qnn_mlp(hidden_units=(8,), input_shape=(8, 8), activations="linear2"))
+        int8_twin(qnn_mlp(hidden_units=(8,), input_shape=(8, 8), activations="float"))
     with pytest.raises(ValueError, match="binary"):
         int8_twin(qnn_mlp(hidden_units=(8,), input_shape=(8, 8), weights="float"))
+
+
+@pytest.fixture(scope="module")
+def trained_kbit_mlp():
+    """A binary-weight MLP with 2-bit then 3-bit LinearQuant activations, fitted briefly, and
+    inputs for it (its own training images and fresh ones)."""
+    from tfmodels.models.qnn.mlp import qnn_mlp as build
+    from tfmodels.quantization import ActivationQuantizer as Act, LinearQuant
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(3)
+    x, y = pixels(rng, 40), rng.integers(0, 10, 40)
+    model = build(hidden_units=(24, 20), input_shape=INPUT_SHAPE, activations="linear2", seed=2)
+    # The second hidden activation at 3 bits (7 steps): levels that differ per layer.
+    model.get_layer("act1").quantizer = LinearQuant(bits=3)
+    assert isinstance(model.get_layer("act1"), Act)
+    fit(model, x, y, epochs=2)
+    return model, np.concatenate([x, pixels(np.random.default_rng(4), 300)])
+
+
+@pytest.mark.multibackend
+def test_twin_computes_kbit_levels_exactly(trained_kbit_mlp):
+    """k-bit LinearQuant activations: each unit becomes 2^k - 1 step units on the integer
+    pre-activation grid whose sum is the model's level index, exactly."""
+    model, x = trained_kbit_mlp
+    twin = int8_twin(model)
+    for index, count in ((0, 3), (1, 7)):
+        steps = _np(keras.Model(twin.input, twin.get_layer(f"sign{index}").output)(x))
+        theirs = _np(keras.Model(model.input, model.get_layer(f"act{index}").output)(x))
+        assert set(np.unique(steps)) <= {0.0, 1.0}
+        level = steps.reshape(len(x), count, -1).sum(1)
+        np.testing.assert_array_equal(level, np.rint((theirs + 1) * count / 2))
+        # Not a constant model: several levels occur.
+        assert len(np.unique(level)) > 2
+    outputs = twin(x)
+    np.testing.assert_allclose(scores_to_logits(model, _np(outputs["scores"])), _np(model(x)),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_np(outputs["logits"]), _np(model(x)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np.unique(np.abs(_np(twin.get_layer("dense1").kernel))), [2])
+
+
+def test_kbit_int8_tflite_predicts_exactly_like_keras(trained_kbit_mlp, tmp_path):
+    """TensorFlow only (the conversion): the int8 file's scores give Keras's logits."""
+    from tfmodels.export import export_tflite
+    from tfmodels.export.runtime import LiteRTRunner
+
+    model, x = trained_kbit_mlp
+    report = export_tflite(int8_twin(model), str(tmp_path / "qnn.tflite"), mode="int8",
+                           representative_data=x[:40])
+    runner = LiteRTRunner(report.path)
+    device = runner.predict({runner.input_names[0]: x})
+    keras_logits = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(device["scores"], np.rint(device["scores"]))
+    logits = scores_to_logits(model, device["scores"])
+    np.testing.assert_array_equal(logits.argmax(-1), keras_logits.argmax(-1))
+    np.testing.assert_allclose(logits, keras_logits, rtol=1e-5, atol=1e-5)
 
 
 def test_int8_tflite_predicts_exactly_like_keras(trained_binary_mlp, tmp_path):

@@ -40,8 +40,43 @@ def test_xnor_matmul_equals_the_pm1_float_product(n):
     b = rng.choice([-1.0, 1.0], size=(n, 5)).astype("float32")
     expected = (a @ b).astype(np.int32)
     np.testing.assert_array_equal(_np(binary_matmul(a, b)), expected)
-    blocked = xnor_matmul(pack_signs(a), pack_signs(b.T), n, block_rows=2)
-    np.testing.assert_array_equal(_np(blocked), expected)
+    a_bits, b_bits = pack_signs(a), pack_signs(b.T)
+    # Row blocks, column blocks, both (7 and 5 split unevenly: padded last blocks), and blocks
+    # derived from an element bound smaller than one row against all columns.
+    for kwargs in (dict(block_rows=2), dict(block_cols=2), dict(block_rows=3, block_cols=4),
+                   dict(block_elements=3 * a_bits.shape[1])):
+        blocked = xnor_matmul(a_bits, b_bits, n, **kwargs)
+        np.testing.assert_array_equal(_np(blocked), expected, err_msg=str(kwargs))
+
+
+def test_xnor_matmul_bounds_the_intermediate(monkeypatch):
+    """Every XOR intermediate popcount sees is one block, within `block_elements` (a single
+    broadcast here would be 64 x 48 x 3 = 9216 values), and the blocked product stays exact."""
+    from tfmodels.models.qnn import packed
+
+    sizes = []
+    real = packed.popcount
+
+    def recording(words):
+        sizes.append(int(np.prod(words.shape)))
+        return real(words)
+
+    monkeypatch.setattr(packed, "popcount", recording)
+    rng = np.random.default_rng(1)
+    a = rng.choice([-1.0, 1.0], size=(64, 70)).astype("float32")
+    b = rng.choice([-1.0, 1.0], size=(70, 48)).astype("float32")
+    bound = 100  # fewer than one row against all 48 columns (144): column blocks too
+    out = xnor_matmul(pack_signs(a), pack_signs(b.T), 70, block_elements=bound)
+    np.testing.assert_array_equal(_np(out), (a @ b).astype(np.int32))
+    assert sizes and max(sizes) <= bound, sizes
+
+
+def test_xnor_matmul_refuses_bad_shapes_and_blocks():
+    a = pack_signs(np.ones((3, 40), "float32"))
+    with pytest.raises(ValueError, match="same words"):
+        xnor_matmul(a, pack_signs(np.ones((2, 70), "float32")), 40)
+    with pytest.raises(ValueError, match="block_rows"):
+        xnor_matmul(a, a, 40, block_rows=0)
 
 
 def test_packed_mlp_predicts_like_keras_and_survives_its_file(trained_binary_mlp):

@@ -10,6 +10,7 @@ from tfmodels.models.qnn.mlp import MLP_PRESETS, qnn_mlp
 from tfmodels.models.qnn.convnet import CONVNET_PRESETS, qnn_convnet
 from tfmodels.models.qnn.int8_twin import int8_twin, scores_to_logits
 from tfmodels.models.qnn.packed import (
+    BLOCK_ELEMENTS,
     PackedBinaryMLP,
     binary_matmul,
     pack_signs,

@@ -49,31 +49,75 @@ def popcount(words):
     return ops.bitwise_and(v, 0x3F)
 
 
-def xnor_matmul(a_bits, b_bits, n, block_rows=None):
+# Default bound on the `(rows, cols, words)` int32 XOR intermediate of one block: 16 MiB.
+BLOCK_ELEMENTS = 2**22
+
+
+def xnor_matmul(a_bits, b_bits, n, block_rows=None, block_cols=None,
+                block_elements=BLOCK_ELEMENTS):
     """`A @ B` of `+-1` matrices from their packed forms, as exact int32.
+
+    The product is computed block by block: `block_rows` rows of `A` against `block_cols`
+    columns of `B` at a time, looped with `keras.ops.map` (one compiled loop body on JAX and
+    in a `tf.function`), so the `(rows, cols, words)` XOR intermediate never exceeds
+    `block_rows * block_cols * words` int32 values whatever the size of the product (a single
+    broadcast over `(m, k, words)` would need 68 GB at m = k = n = 8192).
 
     Args:
         a_bits: `(m, words)` packed rows of `A (m, n)`.
         b_bits: `(k, words)` packed columns of `B (n, k)` (i.e. `pack_signs(B.T)`).
         n: the unpacked length (padding bits are ignored).
-        block_rows: rows of `A` per block (bounds the `(rows, k, words)` intermediate);
-            None picks blocks of about 64 MiB.
+        block_rows: rows of `A` per block; None derives it from `block_elements`.
+        block_cols: columns of `B` per block; None: all of them when one row against all
+            columns fits in `block_elements`, else as many as fit.
+        block_elements: the bound on one block's intermediate (int32 values) used to derive
+            the block sizes not given (default `BLOCK_ELEMENTS`, 16 MiB).
 
     Returns:
         int32 `(m, k)`.
     """
     a_bits = ops.convert_to_tensor(a_bits, "int32")
     b_bits = ops.convert_to_tensor(b_bits, "int32")
+    if len(a_bits.shape) != 2 or len(b_bits.shape) != 2 or a_bits.shape[1] != b_bits.shape[1]:
+        raise ValueError(f"a_bits and b_bits must be (m, words) and (k, words) with the same "
+                         f"words; got {tuple(a_bits.shape)} and {tuple(b_bits.shape)}")
+    for name, value in (("block_rows", block_rows), ("block_cols", block_cols),
+                        ("block_elements", block_elements)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer or None; got {value!r}")
     m, words = a_bits.shape
     k = b_bits.shape[0]
+    if block_cols is None:
+        block_cols = k if k * words <= block_elements else max(1, block_elements // words)
+    block_cols = min(block_cols, k)
     if block_rows is None:
-        block_rows = max(1, (16 * 2**20) // max(1, k * words))
-    parts = []
-    for start in range(0, m, block_rows):
-        a = a_bits[start : start + block_rows]
-        diff = popcount(ops.bitwise_xor(a[:, None, :], b_bits[None, :, :]))
-        parts.append(n - 2 * ops.sum(diff, axis=-1))
-    return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=0)
+        block_rows = max(1, block_elements // (block_cols * words))
+    block_rows = min(block_rows, m)
+
+    def block(a, b):
+        diff = popcount(ops.bitwise_xor(a[:, None, :], b[None, :, :]))
+        return n - 2 * ops.sum(diff, axis=-1)
+
+    def row_block(a):
+        if block_cols == k:
+            return block(a, b_bits)
+        # (col blocks, rows, cols) -> (rows, col blocks * cols) -> (rows, k).
+        out = ops.map(lambda b: block(a, b), _blocks(b_bits, block_cols))
+        return ops.reshape(ops.transpose(out, (1, 0, 2)), (block_rows, -1))[:, :k]
+
+    if block_rows == m:
+        return row_block(a_bits)
+    out = ops.map(row_block, _blocks(a_bits, block_rows))
+    return ops.reshape(out, (-1, k))[:m]
+
+
+def _blocks(x, size):
+    """`(count, words)` -> `(ceil(count / size), size, words)`, zero rows padding the last."""
+    count, words = x.shape
+    pad = -count % size
+    if pad:
+        x = ops.pad(x, [(0, pad), (0, 0)])
+    return ops.reshape(x, (-1, size, words))
 
 
 def binary_matmul(a, b):
