@@ -1,6 +1,7 @@
 """Char-LM task with `cell="hm_lstm"`: trains, scores BPC and boundaries, exports step files that
 reproduce Keras in LiteRT (float32 exactly, int8 closely)."""
 
+import json
 import math
 
 import keras
@@ -23,7 +24,7 @@ def exported(corpus_dir, tmp_path_factory):
     return train_char_lm(data_dir=str(corpus_dir), cell="hm_lstm", units=8, num_layers=2,
                          embedding_dim=8, seq_len=16, batch_size=8, epochs=2,
                          steps_per_epoch=20, learning_rate=0.02, eval_chars=400,
-                         device_eval_chars=DEVICE_EVAL_CHARS,
+                         device_eval_chars=DEVICE_EVAL_CHARS, boundary_every=10,
                          export_dir=str(tmp_path_factory.mktemp("out")))
 
 
@@ -34,6 +35,14 @@ def test_learns_and_reports_boundaries(exported):
     for scores in exported.boundaries.values():
         assert 0.0 <= scores["rate"] <= 1.0
     assert "layer_1 boundaries vs spaces" in str(exported)
+    # The boundary history: scored every 10 of the 40 batches, written beside the model.
+    history = exported.boundary_history
+    assert [e["step"] for e in history["entries"]] == [0, 10, 20, 30, 40]
+    assert history["references"] == {"space": 1, "newline": 2}
+    stem = exported.model_path[: -len(".keras")] + ".boundary_history"
+    with open(stem + ".json") as f:
+        assert json.load(f)["entries"][-1] == json.loads(json.dumps(history["entries"][-1]))
+    assert open(stem + ".png", "rb").read(4) == b"\x89PNG"
     model = keras.saving.load_model(exported.model_path)
     # Two epochs: the annealing callback set the slope of the second one.
     assert float(keras.ops.convert_to_numpy(hm_lstm_cells(model)[0].slope)) == pytest.approx(1.04)
