@@ -79,7 +79,8 @@ def main():
         if args.experiment == "device":
             results = exp.device_check(keras.saving.load_model(args.model), corpus, args.out_dir)
             for mode, r in results.items():
-                print(mode, ", ".join(f"{k} {v:.4f}" for k, v in r.items()))
+                print(mode, ", ".join(f"{k} {[round(a, 4) for a in v]}" if isinstance(v, list)
+                                      else f"{k} {v:.4f}" for k, v in r.items()))
             return
         excerpt = corpus.vocab.decode(corpus.valid[args.offset : args.offset + args.length])
         z = exp.boundary_figure(keras.saving.load_model(args.model), corpus.vocab, excerpt,

@@ -76,6 +76,10 @@ def test_device_check_float32_matches_keras(tmp_path):
     assert out["float32"]["bpc"] == pytest.approx(out["keras"]["bpc"], abs=1e-4)
     assert out["float32"]["argmax_agreement"] == 1.0
     assert np.isfinite(out["int8"]["bpc"]) and 0.0 <= out["int8"]["argmax_agreement"] <= 1.0
+    # The float32 file's boundaries (its z states) are Keras's, step for step.
+    assert out["float32"]["boundary_agreement"] == [1.0, 1.0]
+    assert any(0.0 < r < 1.0 for r in out["keras"]["boundary_rate"])  # not a trivial match
+    assert len(out["int8"]["boundary_agreement"]) == len(out["keras"]["boundary_rate"]) == 2
 
 
 def test_tiny_synthetic_run_with_boundary_history(tmp_path):

@@ -374,6 +374,32 @@ def _calibration_windows(ids, seq_len, seed, count=4):
     return np.stack([ids[s : s + seq_len] for s in starts]).astype(np.int32)
 
 
+def step_boundaries(path, ids, layer_name="hm_lstm"):
+    """An HM-LSTM char-LM step `.tflite`'s boundaries, stepped over `ids` from zero state.
+
+    The step file carries each layer's boundary `z^l` as a state (`<layer_name>_z<l>`, from 0);
+    this reads them after every step, as `tfmodels.models.rnn.boundary_states` does for the
+    Keras model.
+
+    Returns:
+        `(len(ids), num_layers)` 0/1 float32 (`z > 0.5`; an int8 file's states are
+        dequantized first).
+
+    Raises:
+        ValueError: the file has no `<layer_name>_z0` state.
+    """
+    from tfmodels.export.rnn import run_step_tflite
+
+    _, states = run_step_tflite(path, np.asarray(ids, np.int32), return_states=True)
+    names = sorted((n for n in states if n.startswith(f"{layer_name}_z")),
+                   key=lambda n: int(n[len(layer_name) + 2:]))
+    if not names:
+        raise ValueError(f"{path} has no boundary states {layer_name}_z<l>; states "
+                         f"{sorted(states)}")
+    z = np.concatenate([states[n].reshape(len(ids), -1) for n in names], -1)
+    return (z > 0.5).astype(np.float32)
+
+
 def sample_text(path, vocabulary, seed_text, length=200, temperature=1.0, seed=0):
     """Generates text with a char-LM step `.tflite` on the device path (LiteRT interpreter).
 

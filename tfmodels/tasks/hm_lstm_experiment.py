@@ -31,7 +31,12 @@ from tfmodels.data import text as text_data
 from tfmodels.metrics import boundaries as boundary_metrics
 from tfmodels.metrics.boundaries import boundary_scores
 from tfmodels.models.rnn import SlopeAnnealing, boundary_states
-from tfmodels.tasks.char_lm import build_char_lm, build_hm_lstm_lm, evaluate_bpc
+from tfmodels.tasks.char_lm import (
+    build_char_lm,
+    build_hm_lstm_lm,
+    evaluate_bpc,
+    step_boundaries,
+)
 from tfmodels.utils import atomic
 
 MODELS = ("hm_lstm", "hm_lstm_no_annealing", "lstm")
@@ -397,7 +402,10 @@ def device_check(model, corpus, out_dir, chars=400, seq_len=64, seed=0):
         seed: which calibration windows.
 
     Returns:
-        `{mode: {"bpc", "argmax_agreement", "max_abs_logit_error", "kib"}}` with a "keras" entry.
+        `{mode: {"bpc", "argmax_agreement", "max_abs_logit_error", "kib",
+        "boundary_agreement"}}` with a "keras" entry (its "boundary_rate": each layer's);
+        `boundary_agreement` lists per layer the share of steps whose boundary `z^l` (a state
+        of the step file) equals Keras's.
     """
     from tfmodels.export import rnn as rnn_export
     from tfmodels.metrics.language import bits_per_character
@@ -405,7 +413,9 @@ def device_check(model, corpus, out_dir, chars=400, seq_len=64, seed=0):
     held_out = corpus.test[: chars + 1]
     x, y = held_out[:-1].astype(np.int32), held_out[1:]
     reference = np.asarray(model.predict(x[None], verbose=0))[0]
-    out = {"keras": {"bpc": bits_per_character(y, reference, from_logits=True)}}
+    keras_z = boundary_states(model, x[None])[0] > 0.5
+    out = {"keras": {"bpc": bits_per_character(y, reference, from_logits=True),
+                     "boundary_rate": [float(r) for r in keras_z.mean(0)]}}
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, len(corpus.train) - seq_len, size=4)
     calibration = np.stack([corpus.train[s : s + seq_len] for s in starts]).astype(np.int32)
@@ -414,7 +424,9 @@ def device_check(model, corpus, out_dir, chars=400, seq_len=64, seed=0):
             model, os.path.join(out_dir, f"hm_lstm_step.{mode}.tflite"), mode=mode,
             representative_data=calibration if mode == "int8" else None)
         logits = rnn_export.run_step_tflite(report.path, x)
+        z = step_boundaries(report.path, x) > 0.5
         out[mode] = {
+            "boundary_agreement": [float(a) for a in (z == keras_z).mean(0)],
             "bpc": bits_per_character(y, logits, from_logits=True),
             "argmax_agreement": float(np.mean(logits.argmax(-1) == reference.argmax(-1))),
             "max_abs_logit_error": float(np.abs(logits - reference).max()),
