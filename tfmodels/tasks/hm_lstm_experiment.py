@@ -410,6 +410,7 @@ def device_check(model, corpus, out_dir, chars=400, seq_len=64, seed=0):
     from tfmodels.export import rnn as rnn_export
     from tfmodels.metrics.language import bits_per_character
 
+    os.makedirs(out_dir, exist_ok=True)
     held_out = corpus.test[: chars + 1]
     x, y = held_out[:-1].astype(np.int32), held_out[1:]
     reference = np.asarray(model.predict(x[None], verbose=0))[0]
