@@ -8,12 +8,16 @@ of known words written without spaces (`hm_lstm_experiment.synthetic_language`).
 held-out text in LiteRT next to Keras. `--experiment=figure`: draws a text excerpt with each
 layer's boundaries from a model saved by the text experiment. Each run writes a JSON to
 `--out_dir` (reruns skip finished runs) and the script prints a markdown table
-(`hm_lstm_experiment.results_table`).
+(`hm_lstm_experiment.results_table`). With `--boundary_every N` the text and synthetic runs
+also score the HM-LSTMs' boundaries every N training batches
+(`tfmodels.diagnostics.BoundaryHistory`) and draw F1 and boundary rate against the step of
+every run into `--history_png`.
 
 Usage:
     python benchmarks/hm_lstm.py --experiment=text [--data_dir data/text] [--seeds 0,1]
         [--steps 600] [--units 64] [--models hm_lstm,lstm] [--out_dir export/hm_lstm]
     python benchmarks/hm_lstm.py --experiment=synthetic [--seeds 0,1] [--steps 400]
+        [--boundary_every 25 --history_png docs/hm_lstm/history_synthetic.png]
     python benchmarks/hm_lstm.py --experiment=figure --model export/hm_lstm/text__hm_lstm__0.keras
         --png docs/hm_lstm/boundaries.png
     python benchmarks/hm_lstm.py --experiment=device --model export/hm_lstm/text__hm_lstm__0.keras
@@ -36,6 +40,10 @@ def main():
     parser.add_argument("--png", default="docs/hm_lstm/boundaries.png")
     parser.add_argument("--offset", type=int, default=0, help="figure: start in the valid split")
     parser.add_argument("--length", type=int, default=180, help="figure: excerpt length")
+    parser.add_argument("--boundary_every", type=int, default=None,
+                        help="text/synthetic: score boundaries every N training batches")
+    parser.add_argument("--history_png", default=None,
+                        help="text/synthetic: the boundary-history figure (with --boundary_every)")
     args = parser.parse_args()
 
     from tfmodels.tasks import hm_lstm_experiment as exp
@@ -44,12 +52,22 @@ def main():
     sizes = {k: v for k, v in (("steps", args.steps), ("units", args.units)) if v is not None}
     if args.models:
         sizes["models"] = tuple(args.models.split(","))
-    if args.experiment == "text":
-        rows = exp.compare_char_lm(args.data_dir, seeds=seeds, out_dir=args.out_dir, **sizes)
+    if args.history_png and args.boundary_every is None:
+        parser.error("--history_png needs --boundary_every")
+    if args.experiment in ("text", "synthetic"):
+        if args.experiment == "text":
+            rows = exp.compare_char_lm(args.data_dir, seeds=seeds, out_dir=args.out_dir,
+                                       boundary_every=args.boundary_every, **sizes)
+        else:
+            rows = exp.compare_synthetic(seeds=seeds, out_dir=args.out_dir,
+                                         boundary_every=args.boundary_every, **sizes)
         print(exp.results_table(rows))
-    elif args.experiment == "synthetic":
-        rows = exp.compare_synthetic(seeds=seeds, out_dir=args.out_dir, **sizes)
-        print(exp.results_table(rows))
+        if args.boundary_every is not None:
+            print(exp.history_table(rows))
+        if args.history_png:
+            exp.history_figure(rows, args.history_png,
+                               title=f"HM-LSTM boundaries over training ({args.experiment})")
+            print(f"wrote {args.history_png}")
     else:
         import keras
 
@@ -61,7 +79,8 @@ def main():
         if args.experiment == "device":
             results = exp.device_check(keras.saving.load_model(args.model), corpus, args.out_dir)
             for mode, r in results.items():
-                print(mode, ", ".join(f"{k} {v:.4f}" for k, v in r.items()))
+                print(mode, ", ".join(f"{k} {[round(a, 4) for a in v]}" if isinstance(v, list)
+                                      else f"{k} {v:.4f}" for k, v in r.items()))
             return
         excerpt = corpus.vocab.decode(corpus.valid[args.offset : args.offset + args.length])
         z = exp.boundary_figure(keras.saving.load_model(args.model), corpus.vocab, excerpt,

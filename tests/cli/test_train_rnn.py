@@ -65,6 +65,13 @@ def test_hm_lstm_flags_reach_the_task(tmp_path, calls):
     (task, kwargs), = calls
     assert kwargs["cell"] == "hm_lstm" and kwargs["num_layers"] is None
     assert kwargs["layer_norm"] is True and kwargs["slope_annealing"] is False
+    assert "boundary_every" not in kwargs
+
+
+def test_boundary_every_reaches_the_task(tmp_path, calls):
+    _run(["--task=char_lm", "--cell=hm_lstm", "--boundary_every=7", f"--data_dir={tmp_path}"])
+    (task, kwargs), = calls
+    assert kwargs["boundary_every"] == 7
 
 
 def test_unknown_quantizer_is_refused():

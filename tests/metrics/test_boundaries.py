@@ -2,7 +2,9 @@
 
 import pytest
 
-from tfmodels.metrics.boundaries import boundary_scores
+import numpy as np
+
+from tfmodels.metrics.boundaries import boundary_scores, chance_f1
 
 
 def test_hand_counted():
@@ -22,3 +24,14 @@ def test_degenerate_cases():
         boundary_scores([1, 0], [1, 0, 0])
     with pytest.raises(ValueError, match="empty"):
         boundary_scores([], [])
+
+
+def test_chance_f1_matches_random_boundaries():
+    rng = np.random.default_rng(0)
+    reference = rng.random(200000) < 0.2
+    predicted = rng.random(200000) < 0.6
+    measured = boundary_scores(predicted, reference)["f1"]
+    assert chance_f1(0.6, 0.2) == pytest.approx(measured, abs=0.005)
+    assert chance_f1(0.0, 0.0) == 0.0
+    with pytest.raises(ValueError, match="rate"):
+        chance_f1(1.5, 0.2)

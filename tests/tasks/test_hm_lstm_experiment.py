@@ -76,3 +76,32 @@ def test_device_check_float32_matches_keras(tmp_path):
     assert out["float32"]["bpc"] == pytest.approx(out["keras"]["bpc"], abs=1e-4)
     assert out["float32"]["argmax_agreement"] == 1.0
     assert np.isfinite(out["int8"]["bpc"]) and 0.0 <= out["int8"]["argmax_agreement"] <= 1.0
+    # The float32 file's boundaries (its z states) are Keras's, step for step.
+    assert out["float32"]["boundary_agreement"] == [1.0, 1.0]
+    assert any(0.0 < r < 1.0 for r in out["keras"]["boundary_rate"])  # not a trivial match
+    assert len(out["int8"]["boundary_agreement"]) == len(out["keras"]["boundary_rate"]) == 2
+
+
+def test_tiny_synthetic_run_with_boundary_history(tmp_path):
+    # 12 epochs of one batch (train_run splits `steps` over 12 epochs).
+    kwargs = dict(seeds=(0,), models=("hm_lstm",), units=4, steps=12, seq_len=16,
+                  train_chars=2000, eval_chars=320)
+    first = exp.compare_synthetic(out_dir=str(tmp_path), **kwargs)
+    assert "boundary_history" not in first[0]
+    # Asking for the history reruns a finished run that lacks it.
+    (row,) = exp.compare_synthetic(out_dir=str(tmp_path), boundary_every=4, **kwargs)
+    history = row["boundary_history"]
+    assert [e["step"] for e in history["entries"]] == [0, 4, 8, 12]
+    assert history["entries"][-1]["slope"] == pytest.approx(5.0)  # annealed 1 -> 5
+    assert history["references"] == {"word_end": 1, "sentence_end": 2}
+    # The last scoring is the trained model's: it equals the final report on the same
+    # characters (the history reads the first HISTORY_CHARS of the same held-out text).
+    assert history["entries"][-1]["scores"]["word_end"]["f1"] == pytest.approx(
+        row["boundaries"]["layer_1/word_end"]["f1"])
+    assert (tmp_path / "synthetic" / "hm_lstm__0.history.json").exists()
+    table = exp.history_table([row])
+    assert "| synthetic | annealed | 0 | 4 points, steps 0-12 |" in table
+    png = exp.history_figure([row], str(tmp_path / "history.png"))
+    assert open(png, "rb").read(4) == b"\x89PNG"
+    with pytest.raises(ValueError, match="boundary_history"):
+        exp.history_figure(first, str(tmp_path / "none.png"))

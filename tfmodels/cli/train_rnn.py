@@ -5,7 +5,7 @@ Usage:
       [--data_dir=data/text] [--epochs=2] [--steps_per_epoch=200] [--export_dir=export]
   tfmodels-train --task=digits --cell=gru --quantizer=pow2_ternary [--epochs=15]
   tfmodels-train --task=char_lm --cell=hm_lstm [--rnn_layers=3] [--layer_norm]
-      [--noslope_annealing]
+      [--noslope_annealing] [--boundary_every=50]
   tfmodels-train --task=char_lm --cell=lstm --training=professor|scheduled|teacher
 
 Trains, prints test BPC / accuracy, writes the `.keras` model and the streaming step `.tflite`
@@ -40,6 +40,9 @@ _TRAINING = flags.DEFINE_enum(
     "training", "teacher", ["teacher", "scheduled", "professor"],
     "char_lm (lstm, rnn): teacher forcing, scheduled sampling, or Professor Forcing "
     "(arXiv:1610.09038).")
+_BOUNDARY_EVERY = flags.DEFINE_integer(
+    "boundary_every", None, "hm_lstm: score the boundaries against spaces / newlines every N "
+    "training batches; the history (JSON, PNG) goes to the export folder.")
 _STEPS_PER_EPOCH = flags.DEFINE_integer(
     "steps_per_epoch", 200, "Training batches per epoch (char_lm; windows are drawn at random)."
 )
@@ -63,6 +66,8 @@ def main_char_lm():
     hm_lstm = {}
     if _CELL.value == "hm_lstm":
         hm_lstm = {"layer_norm": _LAYER_NORM.value, "slope_annealing": _SLOPE_ANNEALING.value}
+        if _BOUNDARY_EVERY.value is not None:
+            hm_lstm["boundary_every"] = _BOUNDARY_EVERY.value
     print(char_lm.train_char_lm(
         data_dir=common_flags.DATA_DIR.value, cell=_CELL.value, quantizer=_QUANTIZER.value,
         stochastic=_STOCHASTIC.value, num_layers=_RNN_LAYERS.value, seq_len=_SEQ_LEN.value,

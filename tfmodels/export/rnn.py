@@ -200,14 +200,29 @@ def step_stream(path):
     return runner.stepper(data_inputs=["x"])
 
 
-def run_step_tflite(path, sequence):
+def run_step_tflite(path, sequence, return_states=False):
     """Steps a step-model `.tflite` over `sequence` (`(time, ...)`) from zero states.
 
+    Args:
+        path: a step model (`export_step_tflite`).
+        sequence: the inputs `x`, one per step.
+        return_states: also return every state after every step (e.g. an HM-LSTM's boundaries
+            `<layer>_z<l>`).
+
     Returns:
-        `(time, ...)` float32: the `y` after every step.
+        `(time, ...)` float32: the `y` after every step; with `return_states`, `(y, states)`
+        where `states` is `{state name: (time, ...) float32}` (batch axis dropped, dequantized).
     """
     stepper = step_stream(path)
-    return np.stack([stepper.step({"x": x})["y"][0] for x in np.asarray(sequence)])
+    ys, states = [], {name: [] for name in stepper.state_outputs}
+    for x in np.asarray(sequence):
+        ys.append(stepper.step({"x": x})["y"][0])
+        for name, value in stepper.states.items():
+            states[name].append(np.asarray(value, np.float32)[0])
+    ys = np.stack(ys)
+    if not return_states:
+        return ys
+    return ys, {name: np.stack(values) for name, values in states.items()}
 
 
 # Sequence model ----------------------------------------------------------------------------

@@ -50,7 +50,7 @@ class LiteRTRunner:
             try:
                 self.interpreter.allocate_tensors()
             except RuntimeError as err:
-                if "delegate" not in str(err):
+                if "delegate" not in str(err).lower():
                     raise
                 warnings.warn(f"{path}: the XNNPACK delegate cannot run this file "
                               f"({str(err).splitlines()[0]}); using LiteRT's builtin kernels",

@@ -40,3 +40,19 @@ def boundary_scores(predicted, reference):
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"rate": float(predicted.mean()), "precision": float(precision),
             "recall": float(recall), "f1": float(f1)}
+
+
+def chance_f1(rate, reference_rate):
+    """F1 of boundaries placed at random at `rate` against a reference firing at
+    `reference_rate`: precision is then `reference_rate` and recall `rate` (in expectation).
+
+    Example:
+        >>> chance_f1(0.5, 0.25)  # precision 0.25, recall 0.5
+        0.3333333333333333
+    """
+    for arg, value in (("rate", rate), ("reference_rate", reference_rate)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{arg} must lie in [0, 1]; got {value!r}")
+    if not rate + reference_rate:
+        return 0.0
+    return 2 * reference_rate * rate / (reference_rate + rate)

@@ -47,6 +47,9 @@ class CharLMResult(RNNTaskResult):
         boundaries: HM-LSTM only: `{"layer_<l>": {"rate", "precision", "recall", "f1"}}` of
             each layer's boundaries on the test windows against spaces and newlines
             (`word_boundary_scores`).
+        boundary_history: HM-LSTM with `boundary_every` only: the
+            `tfmodels.diagnostics.BoundaryHistory.history` of the run (layer 1 against spaces
+            and newlines, layer 2 against newlines, on the first validation characters).
     """
 
     valid_bpc: float
@@ -54,6 +57,7 @@ class CharLMResult(RNNTaskResult):
     vocab_path: str = dataclasses.field(default=None, kw_only=True)
     device_bpc: dict = dataclasses.field(default_factory=dict, kw_only=True)
     boundaries: dict = dataclasses.field(default_factory=dict, kw_only=True)
+    boundary_history: dict = dataclasses.field(default=None, kw_only=True)
 
     def __str__(self):
         scores = f"valid {self.valid_bpc:.3f} BPC, test {self.test_bpc:.3f} BPC"
@@ -154,6 +158,26 @@ def word_boundary_scores(model, ids, vocabulary, seq_len, max_chars=None):
             for l in range(z.shape[-1])}
 
 
+def boundary_history(ids, vocabulary, seq_len, every, num_layers, max_chars=2048, path=None,
+                     png=None):
+    """A `tfmodels.diagnostics.BoundaryHistory` of an HM-LSTM char-LM on the first `max_chars`
+    of `ids` in `seq_len` windows: layer 1 against spaces and newlines (as
+    `word_boundary_scores`), layer 2 (when there is one) against newlines."""
+    from tfmodels.diagnostics import BoundaryHistory
+
+    ids = np.asarray(ids)[:max_chars]
+    count = len(ids) // seq_len
+    if count < 1:
+        raise ValueError(f"ids has {len(ids)} characters, fewer than seq_len={seq_len}")
+    windows = ids[: count * seq_len].reshape(count, seq_len).astype(np.int32)
+    separators = [vocabulary.encode(c)[0] for c in " \n" if c in vocabulary.chars]
+    references = {"space": (1, np.isin(windows, separators))}
+    if num_layers >= 2 and "\n" in vocabulary.chars:
+        references["newline"] = (2, windows == vocabulary.encode("\n")[0])
+    return BoundaryHistory(windows, references, every=every, path=path, png=png,
+                           title="HM-LSTM boundaries over training")
+
+
 def evaluate_bpc(model, ids, seq_len, batch_size=64, max_chars=None):
     """BPC of `model` on `ids` cut into windows of `seq_len` (each from zero state)."""
     ids = np.asarray(ids)
@@ -189,6 +213,7 @@ def train_char_lm(
     slope_annealing=True,
     training="teacher",
     training_options=None,
+    boundary_every=None,
 ):
     """Trains a (quantized) character LM, reports BPC, and optionally exports and re-scores it.
 
@@ -227,6 +252,10 @@ def train_char_lm(
             cells; the discriminator is training-only and not exported).
         training_options: extra `ProfessorForcing` arguments (e.g. `{"discriminator":
             behaviour_discriminator(...)}`, `adversarial_weight`, `max_sampling_probability`).
+        boundary_every: "hm_lstm" only: score the boundaries every that many training batches
+            on the first 2,048 validation characters (`boundary_history`); the history goes to
+            `CharLMResult.boundary_history` and, with `export_dir`, to
+            `<name>.boundary_history.json` (rewritten at every scoring) and `.png` there.
 
     Returns:
         A `CharLMResult`.
@@ -239,6 +268,8 @@ def train_char_lm(
         raise ValueError(f"cell must be one of {list(CELLS)}; got {cell!r}")
     if cell != "hm_lstm" and layer_norm:
         raise ValueError("layer_norm applies to cell='hm_lstm' only")
+    if boundary_every is not None and cell != "hm_lstm":
+        raise ValueError("boundary_every applies to cell='hm_lstm' only")
     if training not in ("teacher", "scheduled", "professor"):
         raise ValueError("training must be 'teacher', 'scheduled' or 'professor'; got "
                          f"{training!r}")
@@ -267,6 +298,17 @@ def train_char_lm(
                                  learning_rate=learning_rate)
         if slope_annealing:
             callbacks.append(SlopeAnnealing())
+        history = None
+        if boundary_every is not None:
+            files = {}
+            if export_dir is not None:
+                os.makedirs(export_dir, exist_ok=True)
+                stem = os.path.join(export_dir, f"{_export_name(cell, quantizer, stochastic)}"
+                                    ".boundary_history")
+                files = {"path": stem + ".json", "png": stem + ".png"}
+            history = boundary_history(corpus.valid, corpus.vocab, seq_len, boundary_every,
+                                       num_layers, **files)
+            callbacks.append(history)
     else:
         model = build_char_lm(len(corpus.vocab), cell=cell, quantizer=quantizer,
                               stochastic=stochastic, units=units, num_layers=num_layers,
@@ -290,13 +332,15 @@ def train_char_lm(
     if cell == "hm_lstm":
         result.boundaries = word_boundary_scores(model, corpus.test, corpus.vocab, seq_len,
                                                  max_chars=eval_chars)
+        if history is not None:
+            result.boundary_history = history.history
     if export_dir is None:
         return result
 
     from tfmodels.export import rnn as rnn_export
 
     os.makedirs(export_dir, exist_ok=True)
-    name = f"char_lm_{cell}_{quantizer}{'_stochastic' if stochastic else ''}"
+    name = _export_name(cell, quantizer, stochastic)
     result.model_path = save_model(model, os.path.join(export_dir, f"{name}.keras"))
     result.vocab_path = os.path.join(export_dir, f"{name}.vocab.json")
     corpus.vocab.save(result.vocab_path)
@@ -320,10 +364,40 @@ def train_char_lm(
     return result
 
 
+def _export_name(cell, quantizer, stochastic):
+    return f"char_lm_{cell}_{quantizer}{'_stochastic' if stochastic else ''}"
+
+
 def _calibration_windows(ids, seq_len, seed, count=4):
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, len(ids) - seq_len, size=count)
     return np.stack([ids[s : s + seq_len] for s in starts]).astype(np.int32)
+
+
+def step_boundaries(path, ids, layer_name="hm_lstm"):
+    """An HM-LSTM char-LM step `.tflite`'s boundaries, stepped over `ids` from zero state.
+
+    The step file carries each layer's boundary `z^l` as a state (`<layer_name>_z<l>`, from 0);
+    this reads them after every step, as `tfmodels.models.rnn.boundary_states` does for the
+    Keras model.
+
+    Returns:
+        `(len(ids), num_layers)` 0/1 float32 (`z > 0.5`; an int8 file's states are
+        dequantized first).
+
+    Raises:
+        ValueError: the file has no `<layer_name>_z0` state.
+    """
+    from tfmodels.export.rnn import run_step_tflite
+
+    _, states = run_step_tflite(path, np.asarray(ids, np.int32), return_states=True)
+    names = sorted((n for n in states if n.startswith(f"{layer_name}_z")),
+                   key=lambda n: int(n[len(layer_name) + 2:]))
+    if not names:
+        raise ValueError(f"{path} has no boundary states {layer_name}_z<l>; states "
+                         f"{sorted(states)}")
+    z = np.concatenate([states[n].reshape(len(ids), -1) for n in names], -1)
+    return (z > 0.5).astype(np.float32)
 
 
 def sample_text(path, vocabulary, seed_text, length=200, temperature=1.0, seed=0):

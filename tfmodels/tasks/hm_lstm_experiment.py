@@ -28,12 +28,21 @@ import keras
 import numpy as np
 
 from tfmodels.data import text as text_data
+from tfmodels.metrics import boundaries as boundary_metrics
 from tfmodels.metrics.boundaries import boundary_scores
 from tfmodels.models.rnn import SlopeAnnealing, boundary_states
-from tfmodels.tasks.char_lm import build_char_lm, build_hm_lstm_lm, evaluate_bpc
+from tfmodels.tasks.char_lm import (
+    build_char_lm,
+    build_hm_lstm_lm,
+    evaluate_bpc,
+    step_boundaries,
+)
 from tfmodels.utils import atomic
 
 MODELS = ("hm_lstm", "hm_lstm_no_annealing", "lstm")
+LABELS = {"hm_lstm": "annealed", "hm_lstm_no_annealing": "slope 1", "lstm": "LSTM"}
+# Held-out characters the boundary history is scored on during training.
+HISTORY_CHARS = 2048
 
 
 # Synthetic language -------------------------------------------------------------------------
@@ -110,23 +119,24 @@ def _windows(ids, seq_len):
 
 def train_run(model_name, train_ids, valid_ids, vocabulary_size, units=64, num_layers=3,
               embedding_dim=32, seq_len=64, batch_size=32, steps=600, epochs=12,
-              learning_rate=2e-3, seed=0, parameters=None):
+              learning_rate=2e-3, seed=0, parameters=None, callbacks=()):
     """Trains one model for `steps` batches of random windows, returns it and its valid BPC.
 
     `model_name`: "hm_lstm" (slope annealed from 1 to 5 over the `epochs`, the paper's end
     points compressed into this short run), "hm_lstm_no_annealing" (slope 1 throughout) or
     "lstm" (stacked LSTM with `parameters` parameters, default: as many as the HM-LSTM).
+    `callbacks`: extra Keras callbacks (e.g. a `tfmodels.diagnostics.BoundaryHistory`).
     """
     if model_name not in MODELS:
         raise ValueError(f"model_name must be one of {MODELS}; got {model_name!r}")
     keras.utils.set_random_seed(seed)
-    callbacks = []
+    annealing = []
     if model_name.startswith("hm_lstm"):
         model = build_hm_lstm_lm(vocabulary_size, units=units, num_layers=num_layers,
                                  embedding_dim=embedding_dim, seed=seed,
                                  learning_rate=learning_rate)
         if model_name == "hm_lstm":
-            callbacks.append(SlopeAnnealing(rate=4.0 / max(1, epochs - 1)))
+            annealing.append(SlopeAnnealing(rate=4.0 / max(1, epochs - 1)))
     else:
         if parameters is None:
             parameters = build_hm_lstm_lm(vocabulary_size, units=units, num_layers=num_layers,
@@ -139,7 +149,7 @@ def train_run(model_name, train_ids, valid_ids, vocabulary_size, units=64, num_l
                                     stride=max(1, seq_len // 2)).repeat()
     start = time.time()
     model.fit(data, epochs=epochs, steps_per_epoch=max(1, steps // epochs), verbose=0,
-              callbacks=callbacks)
+              callbacks=[*annealing, *callbacks])
     seconds = time.time() - start
     return model, evaluate_bpc(model, valid_ids, seq_len), seconds
 
@@ -169,25 +179,53 @@ def _text_references(ids, vocab):
             "newline": (2, newline)}
 
 
-def _run_all(out_dir, runs, run_one):
+def _run_all(out_dir, runs, run_one, boundary_every=None):
+    """Runs `run_one(*key.split("__"))` per key, or reads its JSON back when there is one (and,
+    with `boundary_every`, an HM-LSTM's holds a boundary history)."""
     os.makedirs(out_dir, exist_ok=True)
     rows = []
     for key in runs:
         path = os.path.join(out_dir, f"{key}.json")
         if os.path.exists(path):
             with open(path) as f:
-                rows.append(json.load(f))
-            continue
+                row = json.load(f)
+            if (boundary_every is None or not row["model"].startswith("hm_lstm")
+                    or "boundary_history" in row):
+                rows.append(row)
+                continue
         row = run_one(*key.split("__"))
         atomic.write_json(path, row)
         rows.append(row)
     return rows
 
 
+def _history(references, ids, seq_len, every, path):
+    """A `BoundaryHistory` on the first `HISTORY_CHARS` of `ids` (None when `every` is None)."""
+    if every is None:
+        return None
+    from tfmodels.diagnostics import BoundaryHistory
+
+    ids = ids[:HISTORY_CHARS]
+    refs = {name: (layer, _windows(marks[:HISTORY_CHARS], seq_len))
+            for name, (layer, marks) in references.items()}
+    return BoundaryHistory(_windows(ids, seq_len), refs, every=every, path=path)
+
+
+def _train_with_history(history, model_name, *args, **kwargs):
+    """`train_run`, with `history` among the callbacks for the HM-LSTMs."""
+    extra = [history] if history is not None and model_name.startswith("hm_lstm") else []
+    return train_run(model_name, *args, callbacks=extra, **kwargs)
+
+
 def compare_char_lm(data_dir, seeds=(0, 1), models=MODELS, out_dir="export/hm_lstm",
                     units=64, num_layers=3, steps=600, seq_len=64, eval_chars=30000,
-                    save_models=True):
+                    save_models=True, boundary_every=None):
     """BPC and boundary scores of each model and seed on the corpus at `data_dir`.
+
+    `boundary_every`: also score the HM-LSTMs' boundaries (layer 1 against spaces, layer 2
+    against newlines) on the first `HISTORY_CHARS` validation characters every that many
+    training batches (`tfmodels.diagnostics.BoundaryHistory`); the history goes into the row
+    ("boundary_history") and, while training, to `<out_dir>/<run>.history.json`.
 
     Returns:
         A list of dicts: model, seed, parameters, valid_bpc, seconds, boundaries (HM-LSTM).
@@ -196,45 +234,73 @@ def compare_char_lm(data_dir, seeds=(0, 1), models=MODELS, out_dir="export/hm_ls
     valid = corpus.valid[:eval_chars]
 
     def run_one(model_name, seed):
-        model, bpc, seconds = train_run(model_name, corpus.train, valid, len(corpus.vocab),
-                                        units=units, num_layers=num_layers, seq_len=seq_len,
-                                        steps=steps, seed=int(seed))
+        refs = _text_references(valid, corpus.vocab)
+        history = _history({k: refs[k] for k in ("space", "newline")}, valid, seq_len,
+                           boundary_every,
+                           os.path.join(out_dir, f"{model_name}__{seed}.history.json"))
+        model, bpc, seconds = _train_with_history(
+            history, model_name, corpus.train, valid, len(corpus.vocab), units=units,
+            num_layers=num_layers, seq_len=seq_len, steps=steps, seed=int(seed))
         row = {"data": "text", "model": model_name, "seed": int(seed), "steps": steps,
                "parameters": int(model.count_params()), "valid_bpc": bpc, "seconds": seconds}
         if model_name.startswith("hm_lstm"):
-            row["boundaries"] = boundary_report(model, valid, _text_references(valid,
-                                                corpus.vocab), seq_len)
+            row["boundaries"] = boundary_report(model, valid, refs, seq_len)
+            if history is not None:
+                row["boundary_history"] = history.history
             if save_models:
                 atomic.save_model(model, os.path.join(out_dir, f"text__{model_name}__{seed}.keras"))
         return row
 
     return _run_all(out_dir, [f"{m}__{s}" for s in seeds for m in models],
-                    lambda m, s: run_one(m, s))
+                    lambda m, s: run_one(m, s), boundary_every)
 
 
 def compare_synthetic(seeds=(0,), models=("hm_lstm", "hm_lstm_no_annealing"),
                       out_dir="export/hm_lstm", units=32, num_layers=2, steps=400,
-                      seq_len=64, train_chars=200000, eval_chars=8000):
-    """The HM-LSTM on `synthetic_language`: BPC and boundaries against the true words/sentences."""
+                      seq_len=64, train_chars=200000, eval_chars=8000, boundary_every=None):
+    """The HM-LSTM on `synthetic_language`: BPC and boundaries against the true words/sentences.
+
+    `boundary_every`: as for `compare_char_lm` (references: layer 1 the word ends, layer 2 the
+    sentence ends).
+    """
     text, _, _ = synthetic_language(train_chars, seed=1)
     valid_text, word_ends, sentence_ends = synthetic_language(eval_chars, seed=2)
     vocab = text_data.CharVocabulary.build(text)
     train, valid = vocab.encode(text), vocab.encode(valid_text)
 
+    run_dir = os.path.join(out_dir, "synthetic")
+
     def run_one(model_name, seed):
-        model, bpc, seconds = train_run(model_name, train, valid, len(vocab), units=units,
-                                        num_layers=num_layers, seq_len=seq_len, steps=steps,
-                                        seed=int(seed))
+        history = _history({"word_end": (1, word_ends), "sentence_end": (2, sentence_ends)},
+                           valid, seq_len, boundary_every,
+                           os.path.join(run_dir, f"{model_name}__{seed}.history.json"))
+        model, bpc, seconds = _train_with_history(
+            history, model_name, train, valid, len(vocab), units=units, num_layers=num_layers,
+            seq_len=seq_len, steps=steps, seed=int(seed))
         row = {"data": "synthetic", "model": model_name, "seed": int(seed), "steps": steps,
                "parameters": int(model.count_params()), "valid_bpc": bpc, "seconds": seconds}
         if model_name.startswith("hm_lstm"):
             row["boundaries"] = boundary_report(
                 model, valid, {"word_end": (1, word_ends), "sentence_end": (2, sentence_ends),
                                "word_end_l2": (2, word_ends)}, seq_len)
+            if history is not None:
+                row["boundary_history"] = history.history
         return row
 
-    return _run_all(os.path.join(out_dir, "synthetic"),
-                    [f"{m}__{s}" for s in seeds for m in models], lambda m, s: run_one(m, s))
+    return _run_all(run_dir, [f"{m}__{s}" for s in seeds for m in models],
+                    lambda m, s: run_one(m, s), boundary_every)
+
+
+def history_figure(rows, path, title=None):
+    """Draws the `boundary_history` of every row that has one (one colour per model and seed)
+    with `tfmodels.diagnostics.write_history_figure`; returns `path`."""
+    from tfmodels.diagnostics import write_history_figure
+
+    histories = {f"{LABELS.get(r['model'], r['model'])}, seed {r['seed']}": r["boundary_history"]
+                 for r in rows if "boundary_history" in r}
+    if not histories:
+        raise ValueError("no row has a boundary_history: run with boundary_every")
+    return write_history_figure(histories, path, title=title)
 
 
 def chance_f1(scores):
@@ -244,9 +310,8 @@ def chance_f1(scores):
     """
     if not scores["recall"]:
         return 0.0
-    base = scores["rate"] * scores["precision"] / scores["recall"]
-    rate = scores["rate"]
-    return 2 * base * rate / (base + rate) if base + rate else 0.0
+    return boundary_metrics.chance_f1(scores["rate"],
+                                      scores["rate"] * scores["precision"] / scores["recall"])
 
 
 def results_table(rows):
@@ -337,15 +402,21 @@ def device_check(model, corpus, out_dir, chars=400, seq_len=64, seed=0):
         seed: which calibration windows.
 
     Returns:
-        `{mode: {"bpc", "argmax_agreement", "max_abs_logit_error", "kib"}}` with a "keras" entry.
+        `{mode: {"bpc", "argmax_agreement", "max_abs_logit_error", "kib",
+        "boundary_agreement"}}` with a "keras" entry (its "boundary_rate": each layer's);
+        `boundary_agreement` lists per layer the share of steps whose boundary `z^l` (a state
+        of the step file) equals Keras's.
     """
     from tfmodels.export import rnn as rnn_export
     from tfmodels.metrics.language import bits_per_character
 
+    os.makedirs(out_dir, exist_ok=True)
     held_out = corpus.test[: chars + 1]
     x, y = held_out[:-1].astype(np.int32), held_out[1:]
     reference = np.asarray(model.predict(x[None], verbose=0))[0]
-    out = {"keras": {"bpc": bits_per_character(y, reference, from_logits=True)}}
+    keras_z = boundary_states(model, x[None])[0] > 0.5
+    out = {"keras": {"bpc": bits_per_character(y, reference, from_logits=True),
+                     "boundary_rate": [float(r) for r in keras_z.mean(0)]}}
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, len(corpus.train) - seq_len, size=4)
     calibration = np.stack([corpus.train[s : s + seq_len] for s in starts]).astype(np.int32)
@@ -354,10 +425,39 @@ def device_check(model, corpus, out_dir, chars=400, seq_len=64, seed=0):
             model, os.path.join(out_dir, f"hm_lstm_step.{mode}.tflite"), mode=mode,
             representative_data=calibration if mode == "int8" else None)
         logits = rnn_export.run_step_tflite(report.path, x)
+        z = step_boundaries(report.path, x) > 0.5
         out[mode] = {
+            "boundary_agreement": [float(a) for a in (z == keras_z).mean(0)],
             "bpc": bits_per_character(y, logits, from_logits=True),
             "argmax_agreement": float(np.mean(logits.argmax(-1) == reference.argmax(-1))),
             "max_abs_logit_error": float(np.abs(logits - reference).max()),
             "kib": report.size_bytes / 1024,
         }
     return out
+
+
+def history_table(rows):
+    """A markdown table of the boundary histories: per run and reference, F1 at the start, the
+    best F1 during training (and its step), the F1 at the end against the chance F1, and every
+    layer's boundary rate at the start and at the end."""
+    rows = [r for r in rows if "boundary_history" in r]
+    layers = {n: l for r in rows for n, l in r["boundary_history"]["references"].items()}
+    refs = sorted(layers, key=lambda n: (layers[n], n))
+    head = ["data", "model", "seed", "scored at"] + [
+        f"layer {layers[n]} F1 vs {n}: start / best (step) / end (chance)" for n in refs] + [
+        "rates start -> end"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        entries = r["boundary_history"]["entries"]
+        steps = [e["step"] for e in entries]
+        cells = [r["data"], LABELS.get(r["model"], r["model"]), str(r["seed"]),
+                 f"{len(entries)} points, steps {steps[0]}-{steps[-1]}"]
+        for name in refs:
+            f1 = [e["scores"][name]["f1"] for e in entries]
+            best = int(np.argmax(f1))
+            cells.append(f"{f1[0]:.2f} / {f1[best]:.2f} ({steps[best]}) / {f1[-1]:.2f} "
+                         f"({entries[-1]['scores'][name]['chance_f1']:.2f})")
+        cells.append(", ".join(f"{a:.2f} -> {b:.2f}" for a, b in zip(entries[0]["rates"],
+                                                                      entries[-1]["rates"])))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -40,6 +40,7 @@ Example:
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfmodels.models.rnn.base import WeightCachingCell, WeightCachingRNN
@@ -561,9 +562,18 @@ def boundary_states(model, inputs, layer_name="hm_lstm", batch_size=64):
         numpy `(batch, time, num_layers)` of 0/1: `[..., l]` is layer `l + 1`'s boundary after
         reading step `t`.
     """
+    return np.asarray(boundary_probe(model, layer_name).predict(inputs, batch_size=batch_size,
+                                                                verbose=0))
+
+
+def boundary_probe(model, layer_name="hm_lstm"):
+    """A `keras.Model` sharing `model`'s weights: inputs -> boundaries `(batch, time, L)`.
+
+    Build it once and call `predict` on it repeatedly (as `BoundaryHistory` does during
+    training): each new probe model traces its predict function again.
+    """
     layer = model.get_layer(layer_name)
     if not isinstance(layer, HMLSTM):
         raise ValueError(f"layer {layer_name!r} of model {model.name!r} is not an HMLSTM")
-    probe = keras.Model(model.inputs, layer.output)
-    out = probe.predict(inputs, batch_size=batch_size, verbose=0)
-    return out[..., -layer.cell.num_layers:]
+    return keras.Model(model.inputs, layer.output[..., -layer.cell.num_layers:],
+                       name=f"{model.name}_boundaries")
