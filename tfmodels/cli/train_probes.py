@@ -2,7 +2,8 @@
 
 Usage:
   tfmodels-train --task=probes --experiment=mnist [--epochs=3] [--measure_overhead]
-  tfmodels-train --task=probes --experiment=deep_mlp
+  tfmodels-train --task=probes --experiment=deep_mlp [--mlp_init=he|glorot] [--mlp_depth=128]
+                 [--mlp_width=128]
   tfmodels-train --task=probes --experiment=fc_densenet [--epochs=6]
 
 Trains the experiment's model with a `LinearProbes` callback and writes `probes.json`,
@@ -27,6 +28,14 @@ _TRAIN_EXAMPLES = flags.DEFINE_integer("train_examples", None,
                                        "MNIST training images used (task probes; default 10000).")
 _PROBE_EXAMPLES = flags.DEFINE_integer(
     "probe_examples", 3000, "MNIST images held out for the probes (task probes).")
+_MLP_DEPTH = flags.DEFINE_integer("mlp_depth", None,
+                                  "deep_mlp hidden layers; the skip joins at depth // 2 (task "
+                                  "probes; default 128).")
+_MLP_WIDTH = flags.DEFINE_integer("mlp_width", None,
+                                  "deep_mlp units per layer (task probes; default 128).")
+_MLP_INIT = flags.DEFINE_enum("mlp_init", None, list(probes.MLP_INITS),
+                              "deep_mlp initialization: he (variance-preserving for leaky ReLU) "
+                              "or glorot (task probes; default he).")
 
 
 def main():
@@ -36,5 +45,6 @@ def main():
         epochs=common_flags.EPOCHS.value,
         batch_size=common_flags.BATCH_SIZE.value, seed=common_flags.SEED.value,
         train_examples=_TRAIN_EXAMPLES.value, probe_examples=_PROBE_EXAMPLES.value, reduce=_REDUCE.value,
-        measure_overhead=_MEASURE_OVERHEAD.value, verbose=1,
+        measure_overhead=_MEASURE_OVERHEAD.value, depth=_MLP_DEPTH.value,
+        width=_MLP_WIDTH.value, init=_MLP_INIT.value, verbose=1,
     )

@@ -42,8 +42,9 @@ class ProbesReport:
     Attributes:
         experiment, seed, epochs: the run.
         output_dir: where `probes.json`, `probes.png`, `probes.gif` and `report.json` are.
-        model_scores: the trained model on the probes' validation examples (`accuracy`, or
-            `mean_iou` for `fc_densenet`).
+        model_scores: the trained model on the probes' validation examples (`accuracy` and
+            the mean training loss of the first and last epoch, or `mean_iou` for
+            `fc_densenet`).
         first, last: `{layer: probe validation error}` (mean IoU for `fc_densenet`) at the
             first and last probed epoch.
         train_seconds, probe_seconds, overhead: training time without the probes, time spent
@@ -108,37 +109,66 @@ MNIST_LAYERS = ("pixels", "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", 
                 "logits")
 
 
-def deep_mlp(depth=128, width=128, skip_at=None, negative_slope=0.01, seed=0):
+MLP_INITS = ("he", "glorot")
+
+
+def deep_mlp(depth=128, width=128, skip_at=None, negative_slope=0.01, init="he", seed=0):
     """The pathological MLP of arXiv:1610.01644 Section 4.2: `depth` leaky-ReLU layers with a
     skip connection carrying the input to layer `skip_at` (default: the middle).
 
-    Keras's default Glorot initialization halves a leaky-ReLU signal's variance per layer,
-    so the first half barely reaches the skip: the model learns through the second half.
+    Args:
+        depth, width: hidden layers and units per layer (the paper: 128 and 128).
+        skip_at: the 1-based layer whose input is joined with the flattened pixels.
+        negative_slope: the leaky ReLU's slope for negative inputs.
+        init: `"he"`, variance-preserving for leaky ReLU (truncated normal with variance
+            `2 / ((1 + negative_slope**2) fan_in)`), or `"glorot"` (Keras's default), which
+            halves the signal's second moment per layer: after ~36 layers nothing is left.
+        seed: initialization seed.
 
     Returns:
         A `keras.Model`, `(n, 28, 28)` -> 10 logits; the hidden layers are `dense_<i>`
         (1-based) and the skip joins in `skip` (before `dense_<skip_at>`).
     """
     skip_at = depth // 2 if skip_at is None else skip_at
-    if not 1 < skip_at <= depth:
+    for argument, value in (("depth", depth), ("width", width)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+            raise ValueError(f"{argument} must be an int >= 2; got {value!r}")
+    if not isinstance(skip_at, int) or not 1 < skip_at <= depth:
         raise ValueError(f"skip_at must be in (1, depth={depth}]; got {skip_at!r}")
+    if init not in MLP_INITS:
+        raise ValueError(f"init must be one of {MLP_INITS}; got {init!r}")
+
+    def initializer(offset):
+        if init == "glorot":
+            return keras.initializers.GlorotUniform(seed + offset)
+        return keras.initializers.VarianceScaling(2.0 / (1.0 + negative_slope ** 2), "fan_in",
+                                                  "truncated_normal", seed=seed + offset)
+
     inputs = keras.Input((28, 28), name="pixels")
     flat = keras.layers.Flatten(name="flatten")(inputs)
     x = flat
     for i in range(1, depth + 1):
         if i == skip_at:
             x = keras.layers.Concatenate(name="skip")([x, flat])
-        x = keras.layers.Dense(width, kernel_initializer=keras.initializers.GlorotUniform(seed + i),
-                               name=f"dense_{i}")(x)
+        x = keras.layers.Dense(width, kernel_initializer=initializer(i), name=f"dense_{i}")(x)
         x = keras.layers.LeakyReLU(negative_slope, name=f"leaky_{i}")(x)
     logits = keras.layers.Dense(10, kernel_initializer=keras.initializers.GlorotUniform(seed),
                                 name="logits")(x)
     return keras.Model(inputs, logits, name=f"deep_mlp_{depth}")
 
 
+def deep_mlp_probe_layers(depth, skip_at=None):
+    """The pixels, every `depth // 16`-th leaky layer (every 8th of 128), the layers on both
+    sides of the skip, the last hidden layer and the logits: probing all 128 costs minutes."""
+    skip_at = depth // 2 if skip_at is None else skip_at
+    every = max(1, depth // 16)
+    hidden = sorted({1, skip_at - 1, skip_at, depth} | set(range(every, depth + 1, every)))
+    return ["pixels"] + [f"leaky_{i}" for i in hidden if i >= 1] + ["logits"]
+
+
 def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=None,
-        batch_size=None, seed=0, train_examples=None, probe_examples=3000, reduce=None, measure_overhead=False,
-        verbose=1):
+        batch_size=None, seed=0, train_examples=None, probe_examples=3000, reduce=None,
+        measure_overhead=False, depth=None, width=None, init=None, verbose=1):
     """Runs one probe experiment (see the module docstring) and writes its figures.
 
     Args:
@@ -159,6 +189,9 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
             for mnist, so every layer is compared with the input at equal size).
         measure_overhead: train the same seeded model again without probes and report the
             time and whether the weights are bit-identical (mnist and deep_mlp).
+        depth, width, init: `deep_mlp` only: hidden layers (default 128, the skip joins at
+            `depth // 2`), units per layer (default 128) and initialization (`"he"`, the
+            default, or `"glorot"`; see `deep_mlp`).
         verbose: 0 silent, 1 a line per epoch and the report.
 
     Returns:
@@ -170,6 +203,16 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
     if reduce not in (None, "random", "pool"):
         raise ValueError(f"reduce must be 'random', 'pool' or None; got {reduce!r}")
+    mlp = dict(depth=depth, width=width, init=init)
+    if experiment != "deep_mlp":
+        for argument, value in mlp.items():
+            if value is not None:
+                raise ValueError(f"{argument} is a deep_mlp option; got {argument}={value!r} "
+                                 f"for experiment {experiment!r}")
+    else:
+        mlp = dict(depth=128 if depth is None else depth, width=128 if width is None else width,
+                   init="he" if init is None else init)
+        deep_mlp(**mlp)  # checks the arguments before any work (a small model: milliseconds)
     output_dir = os.path.join(export_dir, "probes", experiment)
     os.makedirs(output_dir, exist_ok=True)
     if experiment == "fc_densenet":
@@ -179,7 +222,7 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
         report = _run_mnist(experiment, output_dir, data_dir,
                             epochs or (3 if experiment == "mnist" else 4), batch_size or 64, seed,
                             train_examples or 10000, probe_examples, reduce, measure_overhead,
-                            verbose)
+                            mlp, verbose)
     atomic.write_json(os.path.join(output_dir, "report.json"), dataclasses.asdict(report))
     if verbose:
         print(report, flush=True)
@@ -187,7 +230,7 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
 
 
 def _run_mnist(experiment, output_dir, data_dir, epochs, batch_size, seed, train_examples,
-               probe_examples, reduce, measure_overhead, verbose):
+               probe_examples, reduce, measure_overhead, mlp, verbose):
     from tfmodels.data import mnist
 
     if not isinstance(probe_examples, int) or probe_examples < 3:
@@ -201,11 +244,13 @@ def _run_mnist(experiment, output_dir, data_dir, epochs, batch_size, seed, train
         title = "MNIST convnet: linear probes per layer"
         options = dict(reduce=reduce or "random", max_features=784)
     else:
-        # Every 4th layer and both sides of the skip: 258 probes a round would cost minutes.
-        build = deep_mlp
-        layers = (["pixels"] + [f"leaky_{i}" for i in range(1, 129) if i % 4 == 0 or i in (1, 63)]
-                  + ["logits"])
-        title = "128-layer leaky-ReLU MLP, skip from input to layer 64"
+        def build(seed):
+            return deep_mlp(seed=seed, **mlp)
+
+        depth = mlp["depth"]
+        layers = deep_mlp_probe_layers(depth)
+        title = (f"{depth}-layer leaky-ReLU MLP ({mlp['width']} units, {mlp['init']} init), "
+                 f"skip from input to layer {depth // 2}")
         options = dict(reduce=reduce or "random", max_features=784)
 
     def train(callbacks):
@@ -215,18 +260,20 @@ def _run_mnist(experiment, output_dir, data_dir, epochs, batch_size, seed, train
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
         started = time.perf_counter()
-        model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True,
-                  verbose=2 if verbose else 0, callbacks=callbacks)
-        return model, time.perf_counter() - started
+        history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True,
+                            verbose=2 if verbose else 0, callbacks=callbacks)
+        seconds = time.perf_counter() - started
+        return model, seconds, [float(v) for v in history.history["loss"]]
 
     probes = LinearProbes(layers, (probe_x, probe_y), validation_split=1 / 3, seed=seed,
                           output_dir=output_dir, title=title, verbose=verbose, **options)
-    model, _ = train([probes])
+    model, _, losses = train([probes])
     _, accuracy = model.evaluate(probe_x, probe_y, verbose=0)
-    report = _report(experiment, seed, epochs, output_dir, {"accuracy": float(accuracy)},
-                     probes, "val_error")
+    scores = {"accuracy": float(accuracy), "first_epoch_loss": losses[0],
+              "last_epoch_loss": losses[-1]}
+    report = _report(experiment, seed, epochs, output_dir, scores, probes, "val_error")
     if measure_overhead:
-        plain, seconds = train([])
+        plain, seconds, _ = train([])
         report.plain_train_seconds = round(seconds, 2)
         report.identical_weights = all(
             np.array_equal(a, b) for a, b in zip(model.get_weights(), plain.get_weights()))
