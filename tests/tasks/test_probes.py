@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from tfmodels.data import mnist
+from tfmodels.data import camvid, mnist, scenes
+from tfmodels.models.segmentation import FCDenseNet
 from tfmodels.tasks import probes
 
 
@@ -84,11 +85,39 @@ def test_deep_mlp_experiment_takes_depth_width_and_init(mnist_dir, tmp_path):
         (tmp_path / "out" / "probes" / "deep_mlp" / "probes.json").read_text())["title"]
 
 
+@pytest.mark.parametrize("num_pools", [1, 3])
+def test_fc_densenet_probe_layers_are_each_blocks_output(num_pools):
+    model = FCDenseNet(camvid.NUM_CLASSES, growth_rate=2, layers_per_block=2, initial_filters=4,
+                       num_pools=num_pools, input_shape=(None, None, 3))
+    layers = probes.fc_densenet_probe_layers(num_pools)
+    assert len(layers) == 2 * num_pools + 4
+    assert all(model.get_layer(name) is not None for name in layers)  # raises if absent
+    assert model.get_layer(layers[-2]).output is model.get_layer("logits").input
+    for level in range(num_pools - 1):  # what the next transition up reads
+        assert (model.get_layer(f"up{level}_new").output
+                is model.get_layer(f"transition_up{level + 1}").input)
+
+
+def test_fc_densenet_experiment_scores_pixel_probes_per_block(tmp_path):
+    root = tmp_path / "scenes"
+    scenes.generate(str(root), seed=1, num_train=4, num_val=4, num_test=1, height=64, width=64)
+    report = probes.run("fc_densenet", export_dir=tmp_path / "out", data_dir=str(root),
+                        epochs=1, batch_size=4, num_pools=1, verbose=0)
+    assert list(report.last) == probes.fc_densenet_probe_layers(1)
+    assert all(0.0 <= v <= 1.0 for v in [*report.first.values(), *report.last.values()])
+    assert 0.0 <= report.model_scores["mean_iou"] <= 1.0
+    assert "1 pools" in json.loads(
+        (tmp_path / "out" / "probes" / "fc_densenet" / "probes.json").read_text())["title"]
+
+
 @pytest.mark.parametrize("kwargs, argument", [
     (dict(experiment="cifar"), "experiment"),
     (dict(experiment="mnist", epochs=0), "epochs"),
     (dict(experiment="mnist", reduce="pca"), "reduce"),
     (dict(experiment="mnist", depth=8), "depth"),
+    (dict(experiment="mnist", learning_rate=0), "learning_rate"),
+    (dict(experiment="deep_mlp", num_pools=2), "num_pools"),
+    (dict(experiment="fc_densenet", num_pools=6), "num_pools"),
     (dict(experiment="deep_mlp", init="lecun"), "init"),
     (dict(experiment="deep_mlp", depth=1), "depth"),
     (dict(experiment="deep_mlp", width=0), "width"),

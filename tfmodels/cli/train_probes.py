@@ -4,7 +4,7 @@ Usage:
   tfmodels-train --task=probes --experiment=mnist [--epochs=3] [--measure_overhead]
   tfmodels-train --task=probes --experiment=deep_mlp [--mlp_init=he|glorot] [--mlp_depth=128]
                  [--mlp_width=128]
-  tfmodels-train --task=probes --experiment=fc_densenet [--epochs=6]
+  tfmodels-train --task=probes --experiment=fc_densenet [--epochs=6] [--densenet_pools=3]
 
 Trains the experiment's model with a `LinearProbes` callback and writes `probes.json`,
 `probes.png`, `probes.gif` and `report.json` to `<export_dir>/probes/<experiment>/`.
@@ -36,6 +36,8 @@ _MLP_WIDTH = flags.DEFINE_integer("mlp_width", None,
 _MLP_INIT = flags.DEFINE_enum("mlp_init", None, list(probes.MLP_INITS),
                               "deep_mlp initialization: he (variance-preserving for leaky ReLU) "
                               "or glorot (task probes; default he).")
+_DENSENET_POOLS = flags.DEFINE_integer("densenet_pools", None,
+                                       "fc_densenet poolings, 1-5 (task probes; default 3).")
 
 
 def main():
@@ -46,5 +48,6 @@ def main():
         batch_size=common_flags.BATCH_SIZE.value, seed=common_flags.SEED.value,
         train_examples=_TRAIN_EXAMPLES.value, probe_examples=_PROBE_EXAMPLES.value, reduce=_REDUCE.value,
         measure_overhead=_MEASURE_OVERHEAD.value, depth=_MLP_DEPTH.value,
-        width=_MLP_WIDTH.value, init=_MLP_INIT.value, verbose=1,
+        width=_MLP_WIDTH.value, init=_MLP_INIT.value, num_pools=_DENSENET_POOLS.value,
+        verbose=1,
     )

@@ -168,7 +168,8 @@ def deep_mlp_probe_layers(depth, skip_at=None):
 
 def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=None,
         batch_size=None, seed=0, train_examples=None, probe_examples=3000, reduce=None,
-        measure_overhead=False, depth=None, width=None, init=None, verbose=1):
+        measure_overhead=False, depth=None, width=None, init=None, num_pools=None,
+        learning_rate=1e-3, verbose=1):
     """Runs one probe experiment (see the module docstring) and writes its figures.
 
     Args:
@@ -192,6 +193,9 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
         depth, width, init: `deep_mlp` only: hidden layers (default 128, the skip joins at
             `depth // 2`), units per layer (default 128) and initialization (`"he"`, the
             default, or `"glorot"`; see `deep_mlp`).
+        num_pools: `fc_densenet` only: the FC-DenseNet's poolings (default 3; 5 is the
+            paper's; frames must be multiples of `2**num_pools`).
+        learning_rate: Adam's (mnist, deep_mlp) or RMSprop's (fc_densenet) learning rate.
         verbose: 0 silent, 1 a line per epoch and the report.
 
     Returns:
@@ -201,8 +205,16 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
         raise ValueError(f"experiment must be one of {EXPERIMENTS}; got {experiment!r}")
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
+    if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be a positive number; got {learning_rate!r}")
     if reduce not in (None, "random", "pool"):
         raise ValueError(f"reduce must be 'random', 'pool' or None; got {reduce!r}")
+    if experiment != "fc_densenet" and num_pools is not None:
+        raise ValueError(f"num_pools is an fc_densenet option; got num_pools={num_pools!r} for "
+                         f"experiment {experiment!r}")
+    num_pools = 3 if num_pools is None else num_pools
+    if not isinstance(num_pools, int) or isinstance(num_pools, bool) or not 1 <= num_pools <= 5:
+        raise ValueError(f"num_pools must be an int in [1, 5]; got {num_pools!r}")
     mlp = dict(depth=depth, width=width, init=init)
     if experiment != "deep_mlp":
         for argument, value in mlp.items():
@@ -217,12 +229,13 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
     os.makedirs(output_dir, exist_ok=True)
     if experiment == "fc_densenet":
         report = _run_fc_densenet(output_dir, work_dir or os.path.join(output_dir, "run"),
-                                  data_dir, epochs or 6, batch_size or 8, seed, verbose)
+                                  data_dir, epochs or 6, batch_size or 8, seed, num_pools,
+                                  learning_rate, verbose)
     else:
         report = _run_mnist(experiment, output_dir, data_dir,
                             epochs or (3 if experiment == "mnist" else 4), batch_size or 64, seed,
                             train_examples or 10000, probe_examples, reduce, measure_overhead,
-                            mlp, verbose)
+                            mlp, learning_rate, verbose)
     atomic.write_json(os.path.join(output_dir, "report.json"), dataclasses.asdict(report))
     if verbose:
         print(report, flush=True)
@@ -230,7 +243,7 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
 
 
 def _run_mnist(experiment, output_dir, data_dir, epochs, batch_size, seed, train_examples,
-               probe_examples, reduce, measure_overhead, mlp, verbose):
+               probe_examples, reduce, measure_overhead, mlp, learning_rate, verbose):
     from tfmodels.data import mnist
 
     if not isinstance(probe_examples, int) or probe_examples < 3:
@@ -256,7 +269,7 @@ def _run_mnist(experiment, output_dir, data_dir, epochs, batch_size, seed, train
     def train(callbacks):
         keras.utils.set_random_seed(seed)
         model = build(seed=seed)
-        model.compile(keras.optimizers.Adam(1e-3),
+        model.compile(keras.optimizers.Adam(learning_rate),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
         started = time.perf_counter()
@@ -280,13 +293,19 @@ def _run_mnist(experiment, output_dir, data_dir, epochs, batch_size, seed, train
     return report
 
 
-def _fc_densenet_probe_layers(layers_per_block, bottleneck_layers):
+def fc_densenet_probe_layers(num_pools, layers_per_block=2):
+    """Each block's output of an `FCDenseNet` with `layers_per_block >= 2`: the image, the
+    stem conv, every down block (input + new maps), the bottleneck's new maps, every up block's
+    new maps (what the next transition up reads; the last block's input + new maps, what the
+    head reads) and the logits."""
     last = layers_per_block - 1
-    return (["image", "stem_conv"] + [f"down{i}_concat{last}" for i in range(5)]
-            + ["bottleneck_new"] + [f"up{i}_concat{last}" for i in range(5)] + ["logits"])
+    return (["image", "stem_conv"] + [f"down{i}_concat{last}" for i in range(num_pools)]
+            + ["bottleneck_new"] + [f"up{i}_new" for i in range(num_pools - 1)]
+            + [f"up{num_pools - 1}_concat{last}", "logits"])
 
 
-def _run_fc_densenet(output_dir, work_dir, data_dir, epochs, batch_size, seed, verbose):
+def _run_fc_densenet(output_dir, work_dir, data_dir, epochs, batch_size, seed, num_pools,
+                     learning_rate, verbose):
     from tfmodels.data import camvid, scenes
     from tfmodels.tasks import segmentation
 
@@ -299,15 +318,17 @@ def _run_fc_densenet(output_dir, work_dir, data_dir, epochs, batch_size, seed, v
         images.append(image)
         labels.append(label)
     images, labels = np.concatenate(images), np.concatenate(labels).astype(np.int64)
-    config = dict(growth_rate=8, layers_per_block=2, initial_filters=16)
+    config = dict(growth_rate=8, layers_per_block=2, initial_filters=16, num_pools=num_pools)
     probes = LinearProbes(
-        _fc_densenet_probe_layers(2, 2), (images, labels), mode="pixel", validation_split=0.5,
+        fc_densenet_probe_layers(num_pools), (images, labels), mode="pixel", validation_split=0.5,
         num_classes=camvid.NUM_CLASSES, ignore_class=camvid.VOID, max_pixels=20000,
         batch_size=16, seed=seed, output_dir=output_dir, verbose=verbose,
-        title="FC-DenseNet (k=8, 2 layers/block) on street scenes: pixel probes")
+        title=f"FC-DenseNet (k=8, 2 layers/block, {num_pools} pools) on street scenes: "
+              "pixel probes")
     seg = segmentation.run(
         data_dir=data_dir, export_dir=os.path.join(output_dir, "export"), work_dir=work_dir,
         model_config=config, epochs=epochs, batch_size=batch_size, quantize=False,
+        learning_rate=learning_rate,
         num_overlays=0, seed=seed, verbose=2 if verbose else 0, callbacks=[probes])
     return _report("fc_densenet", seed, epochs, output_dir,
                    {"mean_iou": seg.float["mean_iou"]}, probes, "val_miou")
