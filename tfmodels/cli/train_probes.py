@@ -36,6 +36,9 @@ _MLP_WIDTH = flags.DEFINE_integer("mlp_width", None,
 _MLP_INIT = flags.DEFINE_enum("mlp_init", None, list(probes.MLP_INITS),
                               "deep_mlp initialization: he (variance-preserving for leaky ReLU) "
                               "or glorot (task probes; default he).")
+_LEARNING_RATE = flags.DEFINE_float(
+    "probes_learning_rate", None,
+    "Learning rate (task probes; default 1e-4 for deep_mlp, 1e-3 for the others).")
 _DENSENET_POOLS = flags.DEFINE_integer("densenet_pools", None,
                                        "fc_densenet poolings, 1-5 (task probes; default 3).")
 
@@ -49,5 +52,6 @@ def main():
         train_examples=_TRAIN_EXAMPLES.value, probe_examples=_PROBE_EXAMPLES.value, reduce=_REDUCE.value,
         measure_overhead=_MEASURE_OVERHEAD.value, depth=_MLP_DEPTH.value,
         width=_MLP_WIDTH.value, init=_MLP_INIT.value, num_pools=_DENSENET_POOLS.value,
+        learning_rate=_LEARNING_RATE.value,
         verbose=1,
     )

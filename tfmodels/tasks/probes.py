@@ -52,6 +52,7 @@ class ProbesReport:
         plain_train_seconds, identical_weights: with `measure_overhead`, the same seeded
             training run without probes: its time, and whether its weights equal the probed
             run's bit for bit.
+        learning_rate: the optimizer's learning rate.
     """
 
     experiment: str
@@ -66,6 +67,7 @@ class ProbesReport:
     overhead: float
     plain_train_seconds: float = None
     identical_weights: bool = None
+    learning_rate: float = None
 
     def __str__(self):
         metric = "mean IoU" if self.experiment == "fc_densenet" else "validation error"
@@ -169,7 +171,7 @@ def deep_mlp_probe_layers(depth, skip_at=None):
 def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=None,
         batch_size=None, seed=0, train_examples=None, probe_examples=3000, reduce=None,
         measure_overhead=False, depth=None, width=None, init=None, num_pools=None,
-        learning_rate=1e-3, verbose=1):
+        learning_rate=None, verbose=1):
     """Runs one probe experiment (see the module docstring) and writes its figures.
 
     Args:
@@ -195,7 +197,9 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
             default, or `"glorot"`; see `deep_mlp`).
         num_pools: `fc_densenet` only: the FC-DenseNet's poolings (default 3; 5 is the
             paper's; frames must be multiples of `2**num_pools`).
-        learning_rate: Adam's (mnist, deep_mlp) or RMSprop's (fc_densenet) learning rate.
+        learning_rate: Adam's (mnist, deep_mlp) or RMSprop's (fc_densenet) learning rate;
+            default 1e-4 for deep_mlp (at 1e-3 the 128-layer He-initialized MLP reaches 29%
+            accuracy in 4 epochs, at 1e-4 70%), 1e-3 for the others.
         verbose: 0 silent, 1 a line per epoch and the report.
 
     Returns:
@@ -205,6 +209,8 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
         raise ValueError(f"experiment must be one of {EXPERIMENTS}; got {experiment!r}")
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
+    if learning_rate is None:
+        learning_rate = 1e-4 if experiment == "deep_mlp" else 1e-3
     if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise ValueError(f"learning_rate must be a positive number; got {learning_rate!r}")
     if reduce not in (None, "random", "pool"):
@@ -236,6 +242,7 @@ def run(experiment, export_dir="export", work_dir=None, data_dir=None, epochs=No
                             epochs or (3 if experiment == "mnist" else 4), batch_size or 64, seed,
                             train_examples or 10000, probe_examples, reduce, measure_overhead,
                             mlp, learning_rate, verbose)
+    report.learning_rate = learning_rate
     atomic.write_json(os.path.join(output_dir, "report.json"), dataclasses.asdict(report))
     if verbose:
         print(report, flush=True)
