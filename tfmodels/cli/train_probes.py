@@ -2,8 +2,9 @@
 
 Usage:
   tfmodels-train --task=probes --experiment=mnist [--epochs=3] [--measure_overhead]
-  tfmodels-train --task=probes --experiment=deep_mlp
-  tfmodels-train --task=probes --experiment=fc_densenet [--epochs=6]
+  tfmodels-train --task=probes --experiment=deep_mlp [--mlp_init=he|glorot] [--mlp_depth=128]
+                 [--mlp_width=128]
+  tfmodels-train --task=probes --experiment=fc_densenet [--epochs=6] [--densenet_pools=3]
 
 Trains the experiment's model with a `LinearProbes` callback and writes `probes.json`,
 `probes.png`, `probes.gif` and `report.json` to `<export_dir>/probes/<experiment>/`.
@@ -27,6 +28,19 @@ _TRAIN_EXAMPLES = flags.DEFINE_integer("train_examples", None,
                                        "MNIST training images used (task probes; default 10000).")
 _PROBE_EXAMPLES = flags.DEFINE_integer(
     "probe_examples", 3000, "MNIST images held out for the probes (task probes).")
+_MLP_DEPTH = flags.DEFINE_integer("mlp_depth", None,
+                                  "deep_mlp hidden layers; the skip joins at depth // 2 (task "
+                                  "probes; default 128).")
+_MLP_WIDTH = flags.DEFINE_integer("mlp_width", None,
+                                  "deep_mlp units per layer (task probes; default 128).")
+_MLP_INIT = flags.DEFINE_enum("mlp_init", None, list(probes.MLP_INITS),
+                              "deep_mlp initialization: he (variance-preserving for leaky ReLU) "
+                              "or glorot (task probes; default he).")
+_LEARNING_RATE = flags.DEFINE_float(
+    "probes_learning_rate", None,
+    "Learning rate (task probes; default 1e-4 for deep_mlp, 1e-3 for the others).")
+_DENSENET_POOLS = flags.DEFINE_integer("densenet_pools", None,
+                                       "fc_densenet poolings, 1-5 (task probes; default 3).")
 
 
 def main():
@@ -36,5 +50,8 @@ def main():
         epochs=common_flags.EPOCHS.value,
         batch_size=common_flags.BATCH_SIZE.value, seed=common_flags.SEED.value,
         train_examples=_TRAIN_EXAMPLES.value, probe_examples=_PROBE_EXAMPLES.value, reduce=_REDUCE.value,
-        measure_overhead=_MEASURE_OVERHEAD.value, verbose=1,
+        measure_overhead=_MEASURE_OVERHEAD.value, depth=_MLP_DEPTH.value,
+        width=_MLP_WIDTH.value, init=_MLP_INIT.value, num_pools=_DENSENET_POOLS.value,
+        learning_rate=_LEARNING_RATE.value,
+        verbose=1,
     )
