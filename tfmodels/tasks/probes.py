@@ -9,8 +9,9 @@ model with `model.fit` and a `tfmodels.diagnostics.LinearProbes` callback, and w
   conv 5x5x64 - ReLU - pool - fc 1024 - ReLU - fc 10) on real MNIST; probes at
   initialization and after every epoch. Do random conv + ReLU features beat raw pixels?
 - `"deep_mlp"` (Section 4.2, Figure 8): 128 fully connected leaky-ReLU layers with a skip
-  connection from the input to the middle. The loss falls, yet the probes show the layers
-  before the skip stay useless: half the model is dead.
+  connection from the input to the middle (He initialization, Adam 1e-4 by default). The loss
+  falls, yet the probes show the layers before the skip stay useless: half the model is dead.
+  (With Glorot initialization nothing trains: the signal vanishes on both sides of the skip.)
 - `"fc_densenet"`: per-pixel probes (pixel error and mean IoU per block) on a small
   FC-DenseNet trained on the generated street scenes by `tfmodels.tasks.segmentation.run`.
 
