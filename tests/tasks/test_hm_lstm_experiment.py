@@ -41,8 +41,8 @@ def test_tiny_synthetic_run_table_and_figure(tmp_path):
                                  eval_chars=320)
     (row,) = rows
     assert row["model"] == "hm_lstm" and row["valid_bpc"] > 0
-    assert set(row["boundaries"]) == {"layer_1/word_end", "layer_2/sentence_end",
-                                      "layer_2/word_end_l2"}
+    assert set(row["boundaries"]) == {"layer_1/word_end", "layer_1/word_start",
+                                      "layer_2/sentence_end", "layer_2/word_end_l2"}
     # A rerun reads the finished run back instead of training again.
     assert exp.compare_synthetic(seeds=(0,), models=("hm_lstm",), out_dir=str(tmp_path),
                                  units=4, steps=2, seq_len=16, train_chars=2000,
@@ -93,7 +93,7 @@ def test_tiny_synthetic_run_with_boundary_history(tmp_path):
     history = row["boundary_history"]
     assert [e["step"] for e in history["entries"]] == [0, 4, 8, 12]
     assert history["entries"][-1]["slope"] == pytest.approx(5.0)  # annealed 1 -> 5
-    assert history["references"] == {"word_end": 1, "sentence_end": 2}
+    assert history["references"] == {"word_end": 1, "word_start": 1, "sentence_end": 2}
     # The last scoring is the trained model's: it equals the final report on the same
     # characters (the history reads the first HISTORY_CHARS of the same held-out text).
     assert history["entries"][-1]["scores"]["word_end"]["f1"] == pytest.approx(
@@ -105,3 +105,15 @@ def test_tiny_synthetic_run_with_boundary_history(tmp_path):
     assert open(png, "rb").read(4) == b"\x89PNG"
     with pytest.raises(ValueError, match="boundary_history"):
         exp.history_figure(first, str(tmp_path / "none.png"))
+
+
+def test_tiny_rate_penalized_run():
+    text, word_ends, _ = exp.synthetic_language(3000, seed=1)
+    vocab = CharVocabulary.build(text)
+    ids = vocab.encode(text)
+    model, bpc, _ = exp.train_run("hm_lstm_rate", ids[:2000], ids[2000:], len(vocab), units=4,
+                                  num_layers=2, embedding_dim=4, seq_len=16, batch_size=4,
+                                  steps=12)
+    assert np.isfinite(bpc)
+    # The trained model is the plain language model (the penalty lives in a training twin).
+    assert model.output.shape[-1] == len(vocab) and len(model.outputs) == 1

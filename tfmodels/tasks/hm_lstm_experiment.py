@@ -30,7 +30,7 @@ import numpy as np
 from tfmodels.data import text as text_data
 from tfmodels.metrics import boundaries as boundary_metrics
 from tfmodels.metrics.boundaries import boundary_scores
-from tfmodels.models.rnn import SlopeAnnealing, boundary_states
+from tfmodels.models.rnn import BoundaryRatePenalty, SlopeAnnealing, boundary_states
 from tfmodels.tasks.char_lm import (
     build_char_lm,
     build_hm_lstm_lm,
@@ -39,8 +39,11 @@ from tfmodels.tasks.char_lm import (
 )
 from tfmodels.utils import atomic
 
-MODELS = ("hm_lstm", "hm_lstm_no_annealing", "lstm")
-LABELS = {"hm_lstm": "annealed", "hm_lstm_no_annealing": "slope 1", "lstm": "LSTM"}
+MODELS = ("hm_lstm", "hm_lstm_no_annealing", "hm_lstm_rate", "lstm")
+LABELS = {"hm_lstm": "annealed", "hm_lstm_no_annealing": "slope 1",
+          "hm_lstm_rate": "annealed + rate penalty", "lstm": "LSTM"}
+# "hm_lstm_rate": the band and weight of its `BoundaryRatePenalty`.
+RATE_BAND, RATE_WEIGHT = (0.05, 0.5), 1.0
 # Held-out characters the boundary history is scored on during training.
 HISTORY_CHARS = 2048
 
@@ -123,8 +126,10 @@ def train_run(model_name, train_ids, valid_ids, vocabulary_size, units=64, num_l
     """Trains one model for `steps` batches of random windows, returns it and its valid BPC.
 
     `model_name`: "hm_lstm" (slope annealed from 1 to 5 over the `epochs`, the paper's end
-    points compressed into this short run), "hm_lstm_no_annealing" (slope 1 throughout) or
-    "lstm" (stacked LSTM with `parameters` parameters, default: as many as the HM-LSTM).
+    points compressed into this short run), "hm_lstm_no_annealing" (slope 1 throughout),
+    "hm_lstm_rate" (annealed, plus `RATE_WEIGHT` times a `BoundaryRatePenalty(*RATE_BAND)` on
+    the boundaries, not in the paper) or "lstm" (stacked LSTM with `parameters` parameters,
+    default: as many as the HM-LSTM).
     `callbacks`: extra Keras callbacks (e.g. a `tfmodels.diagnostics.BoundaryHistory`).
     """
     if model_name not in MODELS:
@@ -135,7 +140,7 @@ def train_run(model_name, train_ids, valid_ids, vocabulary_size, units=64, num_l
         model = build_hm_lstm_lm(vocabulary_size, units=units, num_layers=num_layers,
                                  embedding_dim=embedding_dim, seed=seed,
                                  learning_rate=learning_rate)
-        if model_name == "hm_lstm":
+        if model_name in ("hm_lstm", "hm_lstm_rate"):
             annealing.append(SlopeAnnealing(rate=4.0 / max(1, epochs - 1)))
     else:
         if parameters is None:
@@ -147,11 +152,30 @@ def train_run(model_name, train_ids, valid_ids, vocabulary_size, units=64, num_l
                               learning_rate=learning_rate)
     data = text_data.window_dataset(train_ids, seq_len, batch_size, shuffle=True, seed=seed,
                                     stride=max(1, seq_len // 2)).repeat()
+    trainer = model
+    if model_name == "hm_lstm_rate":
+        trainer, data = _rate_penalized(model, data, learning_rate)
     start = time.time()
-    model.fit(data, epochs=epochs, steps_per_epoch=max(1, steps // epochs), verbose=0,
+    trainer.fit(data, epochs=epochs, steps_per_epoch=max(1, steps // epochs), verbose=0,
               callbacks=[*annealing, *callbacks])
     seconds = time.time() - start
     return model, evaluate_bpc(model, valid_ids, seq_len), seconds
+
+
+def _rate_penalized(model, data, learning_rate):
+    """A model sharing `model`'s layers that also outputs the boundaries, compiled with the
+    language-model loss plus the rate penalty, and `data` with dummy boundary targets."""
+    layer = model.get_layer("hm_lstm")
+    z = layer.output[..., -layer.cell.num_layers:]
+    trainer = keras.Model(model.inputs, [model.outputs[0], z], name=f"{model.name}_rate")
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+        loss=[keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              BoundaryRatePenalty(*RATE_BAND)],
+        loss_weights=[1.0, RATE_WEIGHT])
+    data = data.map(lambda x, y: (x, (y, keras.ops.expand_dims(
+        keras.ops.zeros_like(y, dtype="float32"), -1))))
+    return trainer, data
 
 
 def boundary_report(model, ids, references, seq_len):
@@ -217,9 +241,9 @@ def _train_with_history(history, model_name, *args, **kwargs):
     return train_run(model_name, *args, callbacks=extra, **kwargs)
 
 
-def compare_char_lm(data_dir, seeds=(0, 1), models=MODELS, out_dir="export/hm_lstm",
-                    units=64, num_layers=3, steps=600, seq_len=64, eval_chars=30000,
-                    save_models=True, boundary_every=None):
+def compare_char_lm(data_dir, seeds=(0, 1), models=("hm_lstm", "hm_lstm_no_annealing", "lstm"),
+                    out_dir="export/hm_lstm", units=64, num_layers=3, steps=600, seq_len=64,
+                    eval_chars=30000, save_models=True, boundary_every=None):
     """BPC and boundary scores of each model and seed on the corpus at `data_dir`.
 
     `boundary_every`: also score the HM-LSTMs' boundaries (layer 1 against spaces, layer 2
@@ -260,18 +284,20 @@ def compare_synthetic(seeds=(0,), models=("hm_lstm", "hm_lstm_no_annealing"),
                       seq_len=64, train_chars=200000, eval_chars=8000, boundary_every=None):
     """The HM-LSTM on `synthetic_language`: BPC and boundaries against the true words/sentences.
 
-    `boundary_every`: as for `compare_char_lm` (references: layer 1 the word ends, layer 2 the
-    sentence ends).
+    `boundary_every`: as for `compare_char_lm` (references: layer 1 the word ends and the
+    word starts, i.e. the steps right after a word end, layer 2 the sentence ends).
     """
     text, _, _ = synthetic_language(train_chars, seed=1)
     valid_text, word_ends, sentence_ends = synthetic_language(eval_chars, seed=2)
     vocab = text_data.CharVocabulary.build(text)
     train, valid = vocab.encode(text), vocab.encode(valid_text)
+    word_starts = np.concatenate([[True], word_ends[:-1]])  # the step reading a word's 1st letter
 
     run_dir = os.path.join(out_dir, "synthetic")
 
     def run_one(model_name, seed):
-        history = _history({"word_end": (1, word_ends), "sentence_end": (2, sentence_ends)},
+        history = _history({"word_end": (1, word_ends), "word_start": (1, word_starts),
+                            "sentence_end": (2, sentence_ends)},
                            valid, seq_len, boundary_every,
                            os.path.join(run_dir, f"{model_name}__{seed}.history.json"))
         model, bpc, seconds = _train_with_history(
@@ -281,7 +307,8 @@ def compare_synthetic(seeds=(0,), models=("hm_lstm", "hm_lstm_no_annealing"),
                "parameters": int(model.count_params()), "valid_bpc": bpc, "seconds": seconds}
         if model_name.startswith("hm_lstm"):
             row["boundaries"] = boundary_report(
-                model, valid, {"word_end": (1, word_ends), "sentence_end": (2, sentence_ends),
+                model, valid, {"word_end": (1, word_ends), "word_start": (1, word_starts),
+                               "sentence_end": (2, sentence_ends),
                                "word_end_l2": (2, word_ends)}, seq_len)
             if history is not None:
                 row["boundary_history"] = history.history

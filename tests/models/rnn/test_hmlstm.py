@@ -278,3 +278,31 @@ def test_bad_arguments(kwargs, match):
 def test_output_module_checks_input_size():
     with pytest.raises(ValueError, match="expects 9"):
         HMLSTMOutput(5, [4, 3])(np.ones((1, 8), "float32"))
+
+
+def test_boundary_rate_penalty_by_hand():
+    from tfmodels.models.rnn import BoundaryRatePenalty
+
+    penalty = BoundaryRatePenalty(low=0.1, high=0.5)
+    # Layer 1 fires at 0 of 4 steps (0.1 below the band), layer 2 at 3 of 4 (0.25 above it),
+    # layer 3 at 1 of 4 (inside).
+    z = np.array([[[0, 1, 0], [0, 1, 1], [0, 1, 0], [0, 0, 0]]], "float32")
+    assert float(_np(penalty(np.zeros_like(z), z))) == pytest.approx(0.1 + 0.25)
+    # Its gradient pushes each layer's rate into the band (through z).
+    z_var = keras.Variable(z)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        grad = jax.grad(lambda v: penalty.call(None, v))(z)
+    else:
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = penalty.call(None, z_var.value)
+        grad = tape.gradient(loss, z_var.value)
+    grad = _np(grad)
+    assert np.all(grad[..., 0] < 0) and np.all(grad[..., 1] > 0) and np.all(grad[..., 2] == 0)
+    again = BoundaryRatePenalty.from_config(penalty.get_config())
+    assert (again.low, again.high) == (0.1, 0.5)
+    with pytest.raises(ValueError, match="low"):
+        BoundaryRatePenalty(low=0.6, high=0.5)

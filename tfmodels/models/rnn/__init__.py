@@ -19,6 +19,7 @@ from tfmodels.models.rnn.layers import (
 )
 from tfmodels.models.rnn.char_lm import char_lm
 from tfmodels.models.rnn.hmlstm import (
+    BoundaryRatePenalty,
     HMLSTM,
     HMLSTMCell,
     HMLSTMOutput,
@@ -38,6 +39,7 @@ from tfmodels.models.rnn.professor_forcing import (
 from tfmodels.models.rnn.step import rnn_layers, state_names, step_model, zero_states
 
 __all__ = [
+    "BoundaryRatePenalty",
     "HMLSTM",
     "HMLSTMCell",
     "HMLSTMOutput",

@@ -465,6 +465,36 @@ class SlopeAnnealing(keras.callbacks.Callback):
             cell.slope.assign(self.slope(epoch))
 
 
+@keras.saving.register_keras_serializable("tfmodels")
+class BoundaryRatePenalty(keras.losses.Loss):
+    """Keeps each layer's boundary rate inside `[low, high]`: an attempt against the collapse.
+
+    Not in the paper (arXiv:1609.01704). Short HM-LSTM runs here collapse within a few dozen
+    steps to boundaries that never or always fire; this loss, on the boundaries `z`
+    `(batch, time, L)` (the `HMLSTM` layer's last `L` outputs, straight-through gradient),
+    adds per layer `relu(low - r_l) + relu(r_l - high)`, `r_l` the layer's rate over the batch
+    and time. `y_true` is ignored. The straight-through gradient is 0 where `|a s| >= 1`, so
+    it can only hold a layer in the band while its pre-activations are near 0, not revive a
+    layer that has already saturated.
+
+    Args:
+        low, high: the band, `0 <= low <= high <= 1`.
+    """
+
+    def __init__(self, low=0.05, high=0.5, name="boundary_rate_penalty", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(f"need 0 <= low <= high <= 1; got low={low!r}, high={high!r}")
+        self.low, self.high = float(low), float(high)
+
+    def call(self, y_true, y_pred):
+        rates = ops.mean(ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1])), axis=0)
+        return ops.sum(ops.relu(self.low - rates) + ops.relu(rates - self.high))
+
+    def get_config(self):
+        return {**super().get_config(), "low": self.low, "high": self.high}
+
+
 def hm_lstm_lm(
     vocabulary_size,
     units=128,
