@@ -157,7 +157,8 @@ def train_bnn(
     if not 0 < final_learning_rate <= learning_rate:
         raise ValueError(f"final_learning_rate must be in (0, learning_rate]; got "
                          f"{final_learning_rate!r}")
-    config = {k: v for k, v in locals().items() if k not in ("data_dir", "export_dir", "verbose")}
+    config = {k: v for k, v in locals().items()
+              if k not in ("data_dir", "export_dir", "verbose", "name", "value")}
     keras.utils.set_random_seed(seed)
     data = mnist.load(data_dir, validation=validation, normalize=True)
     x_train, y_train = data.x_train, data.y_train
