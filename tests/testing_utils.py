@@ -195,3 +195,18 @@ tensorflow_only = pytest.mark.skipif(
 def on_tensorflow_only(*values, id=None):
     """`pytest.param(*values, id=id)` marked `tensorflow_only`."""
     return pytest.param(*values, id=id, marks=tensorflow_only)
+
+
+def under_global_policy(policy, factory):
+    """`factory()` called with `policy` as the global dtype policy (restored after).
+
+    For functional models built by factory functions (their layers take the global policy
+    when created, not a `dtype` argument): `check_mixed_precision(lambda:
+    under_global_policy(policy, build), x, policy)` is the harness's check 2 for them.
+    """
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        return factory()
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

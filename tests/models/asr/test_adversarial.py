@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests import testing_utils
 from tfmodels.layers.gradient_reversal import ramp
 from tfmodels.models.asr import (
     AdversarialAcousticModel,
@@ -249,3 +250,34 @@ def test_output_delay_is_a_silent_tail_whose_first_outputs_are_dropped():
     np.testing.assert_allclose(streamed[2:2 + n], offline[:n], atol=1e-5)
     with pytest.raises(ValueError, match="output_delay"):
         AdversarialAcousticModel(7, num_domains=3, output_delay=-1)
+
+
+@pytest.mark.parametrize("policy", [
+    "mixed_float16", testing_utils.on_tensorflow_only("mixed_bfloat16")])
+def test_fits_under_a_global_mixed_policy(policy):
+    # Not through Keras's layer harness: the model takes a dict of inputs as one argument and
+    # trains with its own compute_loss (CTC + the adversary's loss), which the harness's
+    # training step (a sum of outputs) would bypass. The same properties, directly: outputs
+    # in the compute dtype (frame_length int32), float32 weights, a fit step with finite
+    # losses that changes the weights (the loss used to mix float16 logits with float32
+    # masks and raise, #9). The .keras round trip is test_keras_round_trip.
+    compute = keras.DTypePolicy(policy).compute_dtype
+    tiny = dict(conv_filters=(4,), conv_strides=(2,), lstm_units=(4,), adversary_units=3)
+    model = testing_utils.under_global_policy(
+        policy, lambda: AdversarialAcousticModel(5, num_domains=2, **tiny))
+    x, y = batch()
+    x = {"waveform": x["waveform"][:2, :960], "waveform_length": np.array([960, 700], "int32")}
+    y = {"labels": y["labels"][:2, :2] % 5, "label_length": np.array([2, 1], "int32"),
+         "noise_id": np.array([0, 1], "int32")}
+    out = model(x, training=True)
+    assert keras.backend.standardize_dtype(out["logits"].dtype) == compute
+    assert keras.backend.standardize_dtype(out["noise_logits"].dtype) == compute
+    assert keras.backend.standardize_dtype(out["frame_length"].dtype) == "int32"
+    assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in model.weights
+               if "float" in keras.backend.standardize_dtype(w.dtype))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = [np.array(w) for w in model.trainable_weights]
+    history = model.fit(x, y, batch_size=2, epochs=1, verbose=0).history
+    assert all(np.isfinite(history[k][0]) for k in ("loss", "ctc_loss", "noise_loss"))
+    after = [np.array(w) for w in model.trainable_weights]
+    assert any(not np.allclose(a, b) for a, b in zip(before, after))

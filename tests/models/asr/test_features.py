@@ -376,3 +376,13 @@ def test_mixed_precision_returns_the_compute_dtype_and_float32_values(normalizat
     assert layers[0].weights == [] or all(w.dtype == "float32" for w in layers[0].weights)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(outputs[0]).astype("float32"),
                                keras.ops.convert_to_numpy(outputs[1]), atol=5e-3, rtol=2e-3)
+
+
+# Keras's layer harness (#9), with the mixed-precision training check of testing_utils.
+@pytest.mark.parametrize("normalization", [
+    testing_utils.on_tensorflow_only("none"), testing_utils.on_tensorflow_only("global"),
+    "causal"])
+def test_keras_layer_conformance_with_mixed_precision(normalization):
+    testing_utils.run_layer_test(
+        LogMelFeatures, dict(num_mel_bins=8, normalization=normalization),
+        input_shape=(2, 960), expected_output_shape=(2, 6, 8))

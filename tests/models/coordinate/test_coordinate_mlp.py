@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests import testing_utils
+
 from tfmodels.models.coordinate import (
     PRESETS,
     coordinate_grid,
@@ -105,3 +107,19 @@ def test_keras_round_trip_renders_the_same(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(render(loaded, 6, 4), render(model, 6, 4), atol=1e-6)
+
+
+# TensorFlow only: these models hold Keras layers only, which Keras tests on JAX itself.
+# Keras's layer harness check 2 (mixed precision, #9) for the functional model the factory
+# builds (no layer of our own inside: the rest of the harness is Keras's own Dense tests;
+# config and .keras round trip: test_keras_round_trip_renders_the_same).
+@pytest.mark.parametrize("activation", [
+    "leaky_relu", "tanh"])
+@pytest.mark.parametrize("policy", [
+    "mixed_float16", "mixed_bfloat16"])
+def test_trains_under_a_global_mixed_policy(policy, activation):
+    coords = coordinate_grid(2, 3).reshape(-1, 2)
+    testing_utils.check_mixed_precision(
+        lambda: testing_utils.under_global_policy(
+            policy, lambda: coordinate_mlp(depth=2, width=4, activation=activation, seed=0)),
+        coords, policy)

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests import testing_utils
+
 from tfmodels.models.coordinate import (
     MNIST_PRESETS,
     FanInSGD,
@@ -82,3 +84,15 @@ def test_keras_round_trip_with_loss_and_optimizer(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)),
                                keras.ops.convert_to_numpy(model(x)), atol=1e-5)
     assert first_layer_weights(loaded, count=3).shape == (3, 4, 4)
+
+
+# TensorFlow only: these models hold Keras layers only, which Keras tests on JAX itself.
+# Keras's layer harness check 2 (mixed precision, #9) for the functional model (config and
+# .keras round trip: test_keras_round_trip_with_loss_and_optimizer).
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_trains_under_a_global_mixed_policy(policy):
+    images = np.random.default_rng(0).uniform(size=(4, 4, 4)).astype("float32")
+    testing_utils.check_mixed_precision(
+        lambda: testing_utils.under_global_policy(
+            policy, lambda: wide_mlp(hidden=(5,), input_shape=(4, 4), seed=0)),
+        images, policy)

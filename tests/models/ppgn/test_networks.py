@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests import testing_utils
+
 from tfmodels.models.ppgn import (
     code_dae,
     code_encoder,
@@ -57,3 +59,22 @@ def test_bad_arguments():
         code_dae(8, noise_std=0.0)
     with pytest.raises(ValueError, match="no layer"):
         code_encoder(mnist_classifier(code_units=4, filters=(2, 2)), code_layer="fc6")
+
+
+# TensorFlow only: these models hold Keras layers only, which Keras tests on JAX itself.
+# Keras's layer harness check 2 (mixed precision, #9) for each network the factories build
+# (functional models of Keras layers; config and .keras round trips: the tests above and
+# test_generator_trainer.py). The sampler and GeneratorTrainer run these networks.
+@pytest.mark.parametrize("policy", [
+    "mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("factory,shape", [
+    (lambda: mnist_classifier(code_units=8, filters=(2, 2)), (2, 28, 28, 1)),
+    (lambda: generator(8, filters=(4, 4)), (2, 8)),
+    pytest.param(lambda: discriminator(filters=(2, 2)), (2, 28, 28, 1), id="discriminator"),
+    pytest.param(lambda: code_dae(8, hidden=(8, 8, 8), noise_std=0.1), (2, 8), id="code_dae"),
+    pytest.param(lambda: image_dae(hidden=(8,)), (2, 28, 28, 1), id="image_dae"),
+], ids=["classifier", "generator", "discriminator", "code_dae", "image_dae"])
+def test_networks_train_under_a_global_mixed_policy(factory, shape, policy):
+    x = np.random.default_rng(0).uniform(size=shape).astype("float32")
+    testing_utils.check_mixed_precision(
+        lambda: testing_utils.under_global_policy(policy, factory), x, policy)

@@ -237,3 +237,24 @@ def test_bad_arguments():
         behaviour_discriminator(4, rnn_layers=0)
     with pytest.raises(ValueError, match="temperature"):
         run_behaviour(gen, np.zeros((1, 3), "int32"), temperature=0)
+
+
+@testing_utils.tensorflow_only  # the JAX train_step runs in test_fit_lowers_the_nll[professor]
+@pytest.mark.multibackend
+def test_fits_under_a_global_mixed_policy():
+    # Not through Keras's layer harness: a model with its own train_step (two optimizers,
+    # gated discriminator updates), whose harness step (a sum of outputs) would bypass it.
+    # The same properties, directly: logits in the compute dtype, float32 weights, a fit step
+    # with finite losses that changes the generator (#9). Round trip: test_keras_round_trip.
+    pf = testing_utils.under_global_policy(
+        "mixed_float16", lambda: _model(adversarial_above=0.0, train_discriminator_below=1.0))
+    x, y = _data(batch=4, time=5)
+    assert keras.backend.standardize_dtype(pf(x).dtype) == "float16"
+    assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in pf.weights
+               if "float" in keras.backend.standardize_dtype(w.dtype))
+    pf.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = [keras.ops.convert_to_numpy(w) for w in pf.generator.trainable_weights]
+    history = pf.fit(x, y, batch_size=4, epochs=1, verbose=0).history
+    assert all(np.isfinite(history[k][0]) for k in ("loss", "nll", "d_loss", "c_f"))
+    after = [keras.ops.convert_to_numpy(w) for w in pf.generator.trainable_weights]
+    assert any(not np.allclose(a, b) for a, b in zip(before, after))

@@ -222,9 +222,12 @@ class AdversarialAcousticModel(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         frame_length = y_pred["frame_length"]
+        # Losses in float32: under a mixed policy the logits are float16/bfloat16, and the
+        # masks and counts below are float32 (this raised under mixed_float16, #9).
+        logits = ops.cast(y_pred["logits"], "float32")
         ctc = ops.ctc_loss(
             ops.cast(y["labels"], "int32"),
-            y_pred["logits"],
+            logits,
             ops.cast(y["label_length"], "int32"),
             frame_length,
             mask_index=0,
@@ -238,7 +241,9 @@ class AdversarialAcousticModel(keras.Model):
         self.ctc_tracker.update_state(ctc, sample_weight=size)
         total = ctc
         if self.adversarial:
-            noise, accuracy = frame_noise_loss(y_pred["noise_logits"], y["noise_id"], frame_length)
+            noise, accuracy = frame_noise_loss(
+                ops.cast(y_pred["noise_logits"], "float32"), y["noise_id"], frame_length
+            )
             self.noise_tracker.update_state(noise, sample_weight=size)
             self.noise_accuracy.update_state(accuracy, sample_weight=size)
             total = total + self.noise_weight * noise

@@ -35,6 +35,13 @@ def _positive_int(name, value):
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
+def _value_initializer(value):
+    """An initializer giving `value` (a float32 array), or zeros for None."""
+    if value is None:
+        return "zeros"
+    return lambda shape, dtype=None: ops.cast(ops.reshape(value, shape), dtype or "float32")
+
+
 def _units(name, value):
     if isinstance(value, (int, np.integer)):
         value = (value,)
@@ -54,7 +61,7 @@ class DietFatLayer(keras.layers.Layer):
     scale a fan-in initializer would give a plain kernel); it is a constant, not a weight.
 
     With `reconstruction=True` the layer also owns the decoder's auxiliary MLP and returns
-    `[h, x_hat]`, `x_hat = ReLU(h W_d^T)`, `W_d = aux_d(E) / sqrt(units)`.
+    `(h, x_hat)`, `x_hat = ReLU(h W_d^T)`, `W_d = aux_d(E) / sqrt(units)`.
 
     Args:
         units: fat-layer width (the paper: 100).
@@ -62,7 +69,7 @@ class DietFatLayer(keras.layers.Layer):
         embedding_size: columns of `E`.
         aux_units: hidden widths of each auxiliary MLP (the authors' code: (100, 100)).
         aux_activation: their activation (tanh).
-        reconstruction: also predict the decoder and return `[h, x_hat]`.
+        reconstruction: also predict the decoder and return `(h, x_hat)`.
         embedding: initial `E`, float `(num_features, embedding_size)`; stored as a
             non-trainable weight (saved with the model; not in the config).
         seed: initializer seed.
@@ -109,10 +116,12 @@ class DietFatLayer(keras.layers.Layer):
         if input_shape[-1] is not None and input_shape[-1] != self.num_features:
             raise ValueError(f"DietFatLayer expects {self.num_features} input features, got "
                              f"{input_shape[-1]}")
+        # The initial value is the initializer, not an `assign` after creation: built inside
+        # a subclassed model's first call (a symbolic pass), an assign is dropped and the
+        # embedding stayed zeros (found by Keras's layer harness, #9).
         self.embedding = self.add_weight(shape=(self.num_features, self.embedding_size),
-                                         name="embedding", initializer="zeros", trainable=False)
-        if self._initial_embedding is not None:
-            self.embedding.assign(self._initial_embedding)
+                                         name="embedding", trainable=False,
+                                         initializer=_value_initializer(self._initial_embedding))
         self.encoder_aux = self._aux_weights("encoder_aux", 0)
         self.bias = self.add_weight(shape=(self.units,), name="bias", initializer="zeros")
         if self.reconstruction:
@@ -144,11 +153,11 @@ class DietFatLayer(keras.layers.Layer):
         if not self.reconstruction:
             return h
         decoder = ops.cast(self.predicted_decoder(), self.compute_dtype)
-        return [h, ops.relu(ops.matmul(h, ops.transpose(decoder)))]
+        return h, ops.relu(ops.matmul(h, ops.transpose(decoder)))
 
     def compute_output_shape(self, input_shape):
         h = (*input_shape[:-1], self.units)
-        return [h, tuple(input_shape)] if self.reconstruction else h
+        return (h, tuple(input_shape)) if self.reconstruction else h
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "num_features": self.num_features,
@@ -183,10 +192,8 @@ class GenotypeCentering(keras.layers.Layer):
         self._initial_mean = mean
 
     def build(self, input_shape):
-        self.mean = self.add_weight(shape=(self.num_features,), name="mean",
-                                    initializer="zeros", trainable=False)
-        if self._initial_mean is not None:
-            self.mean.assign(self._initial_mean)
+        self.mean = self.add_weight(shape=(self.num_features,), name="mean", trainable=False,
+                                    initializer=_value_initializer(self._initial_mean))
 
     def call(self, inputs):
         return ops.subtract(ops.cast(inputs, self.compute_dtype),
