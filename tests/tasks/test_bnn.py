@@ -66,3 +66,26 @@ def test_kbit_mlp_and_convnet_export_int8(tmp_path):
     assert os.path.isfile(conv.tflite_path) and conv.packed_path is None
     assert conv.int8_logits_agreement is None
     assert 0.0 <= conv.device_agreement <= 1.0 and 0.0 <= conv.device_test_error <= 1.0
+
+
+def test_binary_convnet_int8_file_stores_baked_kernels(tmp_path):
+    """The cpu preset (untrained: conversion alone) with its kernel quantizers left in the
+    graph converted to CONV_2D kernels of int8 zero point -1, which LiteRT refuses; baked,
+    every kernel is +-127 per channel with zero point 0 and the file runs."""
+    from tfmodels.export.runtime import LiteRTRunner
+    from tfmodels.models.qnn import qnn_convnet
+
+    net = qnn_convnet("cpu", seed=0)
+    x = np.random.default_rng(0).integers(0, 256, (20, 28, 28)).astype("float32") / 255
+    keras_test = np.argmax(net.predict(x[..., None], verbose=0), -1)
+    checked = bnn.export_int8(net, str(tmp_path / "conv.tflite"), x, x, keras_test,
+                              keras_test)
+    assert 0.0 <= checked["device_agreement"] <= 1.0
+    interpreter = LiteRTRunner(checked["tflite_path"]).interpreter
+    kernels = [d for d in interpreter.get_tensor_details()
+               if d["dtype"] == np.int8 and len(d["shape"]) == 4 and d["shape"][0] > 1]
+    assert len(kernels) == 6
+    for detail in kernels:
+        np.testing.assert_array_equal(np.unique(interpreter.get_tensor(detail["index"])),
+                                      [-127, 127])
+        assert not np.any(detail["quantization_parameters"]["zero_points"])

@@ -252,7 +252,7 @@ def export_int8(net, path, calibration, x_test, y_test, keras_test):
     except ValueError:  # not a binary-weight MLP with binary / LinearQuant activations
         twin = None
     report = export_tflite(
-        net if twin is None else twin, path, mode="int8", representative_data=calibration,
+        _baked(net) if twin is None else twin, path, mode="int8", representative_data=calibration,
         # Per output channel: each BatchNorm scale folds into its kernel row (or the twin's
         # rows differ in scale), and a +-1 row times one scale is exact only with a scale
         # per row.
@@ -272,3 +272,20 @@ def export_int8(net, path, calibration, x_test, y_test, keras_test):
         "device_agreement": float(np.mean(device_test == keras_test)),
         "int8_logits_agreement": logits_agreement,
     }
+
+
+def _baked(net):
+    """A copy of `net` whose quantized kernels are stored as they are computed with (`+-1`
+    for `Binary`) and used as they are. Converting a binary ConvNet with its kernel quantizers
+    in the graph gave CONV_2D kernels with a non-zero int8 zero point, which LiteRT refuses
+    (measured: "zero_point ... (-1 != 0)"); stored constants quantize symmetrically per
+    channel, and `+-1` times one scale is exact."""
+    from tfmodels.quantization import QuantConv2D, QuantDense
+
+    copy = keras.models.clone_model(net)
+    copy.set_weights(net.get_weights())
+    for original, baked in zip(net.layers, copy.layers):
+        if isinstance(original, (QuantConv2D, QuantDense)) and original.kernel_quantizer:
+            baked.kernel.assign(original.quantized_kernel())
+            baked.kernel_quantizer = None
+    return copy
