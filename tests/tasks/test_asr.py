@@ -400,3 +400,49 @@ def test_bad_augmentation_fails_first(tmp_path, kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         asr.train_asr(config)
     assert not (tmp_path / "none").exists()
+
+
+class _StopAtEpoch(keras.callbacks.Callback):
+    """Records the epochs begun and the state at their start; raises at the start of `stop`
+    (a simulated interruption between epochs)."""
+
+    def __init__(self, stop=None):
+        super().__init__()
+        self.stop, self.epochs, self.states = stop, [], {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+        self.states[epoch] = (
+            [np.array(w) for w in self.model.get_weights()],
+            int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
+        if epoch == self.stop:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_interrupted_run_resumes_at_the_next_epoch_with_the_same_state(corpus, tmp_path):
+    # What ASRConfig.work_dir promises: an interrupted run, rerun with the same folder,
+    # resumes from its last finished epoch (BackupAndRestore). The rerun must start at epoch 1
+    # with the weights (the gradient reversal's step counter included) and optimizer step
+    # that epoch 0 left, not train epoch 0 again; then finish and clear its backup.
+    config = asr.ASRConfig(data_dir=str(corpus), seen_noises=("white",), adversarial=True,
+                           export_dir=str(tmp_path / "export"), work_dir=str(tmp_path / "run"),
+                           seed=2, **{**TINY, "epochs": 2, "lstm_units": (6,),
+                                      "conv_filters": (4, 4)})
+    first = _StopAtEpoch(stop=1)
+    with pytest.raises(KeyboardInterrupt):
+        asr.train_asr(config, callbacks=[first])
+    assert first.epochs == [0, 1]
+    assert os.listdir(tmp_path / "run" / "backup" / "train")
+    second = _StopAtEpoch()
+    result = asr.train_asr(config, callbacks=[second])
+    assert second.epochs == [1]
+    (want_weights, want_step), (got_weights, got_step) = first.states[1], second.states[1]
+    assert got_step == want_step > 0
+    assert len(got_weights) == len(want_weights)
+    for got, want in zip(got_weights, want_weights):
+        np.testing.assert_array_equal(got, want)
+    # The whole curve, each epoch once; the finished run leaves no backup behind.
+    with open(tmp_path / "run" / "logs" / "train.csv") as f:
+        assert [line.split(",")[0] for line in f.read().splitlines()[1:]] == ["0", "1"]
+    assert not os.path.exists(tmp_path / "run" / "backup" / "train")
+    assert len(result.history["loss"]) == 1
