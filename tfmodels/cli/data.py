@@ -35,21 +35,23 @@ _SEEN_TYPES = flags.DEFINE_list(
 _UNSEEN_TYPES = flags.DEFINE_list(
     "unseen_noise_types", None, "noisy_copy: held-out test noise types. Default: all others.")
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Target folder. Default: data/<dataset>.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed: same seed and sizes, same files.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed: same seed and sizes, same files.", lower_bound=0)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing dataset folder.")
 _NUM_TRAIN = flags.DEFINE_integer(
-    "num_train", None, "scenes: training frames; speech: training utterances. Default: the generator's."
+    "num_train", None, "scenes: training frames; speech: training utterances. Default: the generator's.",
+    lower_bound=1
 )
 _NUM_VAL = flags.DEFINE_integer(
-    "num_val", None, "scenes: validation frames; speech: dev utterances."
+    "num_val", None, "scenes: validation frames; speech: dev utterances.", lower_bound=0
 )
-_NUM_TEST = flags.DEFINE_integer("num_test", None, "scenes: test frames; speech: test utterances.")
+_NUM_TEST = flags.DEFINE_integer("num_test", None, "scenes: test frames; speech: test utterances.",
+                                 lower_bound=0)
 _ENGINES = flags.DEFINE_list(
     "engines", None, "speech: synthesizers (espeak-ng, flite, festival). Default: all installed.")
 _HOLDOUT_ENGINES = flags.DEFINE_list(
     "holdout_engines", [], "speech: engines spoken only in the test_holdout_engine split.")
-_HEIGHT = flags.DEFINE_integer("height", None, "scenes: frame height (default 96).")
-_WIDTH = flags.DEFINE_integer("width", None, "scenes: frame width (default 128).")
+_HEIGHT = flags.DEFINE_integer("height", None, "scenes: frame height (default 96).", lower_bound=1)
+_WIDTH = flags.DEFINE_integer("width", None, "scenes: frame width (default 128).", lower_bound=1)
 
 
 def _sizes(names):
@@ -59,6 +61,11 @@ def _sizes(names):
 
 def generate(dataset, out_dir, seed, overwrite):
     """Generates one embedded dataset; returns a JSON-serializable summary."""
+    # Checked here, in the command's words, before any generator starts work.
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"--out_dir {out_dir} is a file, not a folder")
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
+        raise ValueError(f"--out_dir {out_dir} exists and is not empty; pass --overwrite")
     if dataset == "scenes":
         from tfmodels.data import scenes
 
@@ -88,8 +95,6 @@ def generate(dataset, out_dir, seed, overwrite):
         return {"path": str(path), "source": _SOURCE.value}
     from tfmodels.data import text
 
-    if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
-        raise ValueError(f"--out_dir {out_dir} exists and is not empty; pass --overwrite")
     return text.generate(out_dir, seed=seed)
 
 

@@ -58,11 +58,12 @@ _VOCAB = flags.DEFINE_string(
     "vocab", None, "sample only: the char-LM's vocabulary JSON (written beside the .tflite)."
 )
 _SEED_TEXT = flags.DEFINE_string("seed_text", "The ", "sample only: the prompt fed first.")
-_LENGTH = flags.DEFINE_integer("length", 200, "sample only: characters to generate.")
+_LENGTH = flags.DEFINE_integer("length", 200, "sample only: characters to generate.", lower_bound=1)
 _TEMPERATURE = flags.DEFINE_float(
     "temperature", 1.0, "sample only: > 0; lower is more conservative."
 )
-_SAMPLE_SEED = flags.DEFINE_integer("sample_seed", 0, "sample only: seed of the sampling.")
+_SAMPLE_SEED = flags.DEFINE_integer("sample_seed", 0, "sample only: seed of the sampling.",
+                                    lower_bound=0)
 _MODE = flags.DEFINE_enum(
     "mode", "float32", list(MODES),
     "tflite only. float32; float16 (float16 weights); dynamic_int8 (int8 weights, float "
@@ -90,7 +91,7 @@ _NAME = flags.DEFINE_string(
 )
 _VERSION = flags.DEFINE_integer(
     "version", None, "saved_model only: version number; default the next after the highest "
-    "existing one (1 if none). An existing version is never overwritten.",
+    "existing one (1 if none). An existing version is never overwritten.", lower_bound=1
 )
 _WARMUP_DATA = flags.DEFINE_string(
     "warmup_data", None,

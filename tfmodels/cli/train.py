@@ -59,7 +59,23 @@ def main(argv):
     # report are what a user reads. --verbosity=0 brings the INFO lines back.
     if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
+    errors.run_or_exit("tfmodels-train", _check_folders)
     errors.run_or_exit("tfmodels-train", _TASKS[_TASK.value])
+
+
+def _check_folders():
+    """Refuses folder flags that name a file (or lie under one) before any task starts work:
+    otherwise a task generates data and trains, and fails only when it first writes."""
+    for flag in ("data_dir", "export_dir", "work_dir"):
+        path = flags.FLAGS[flag].value
+        if not path:
+            continue
+        parent = os.path.abspath(path)
+        while parent and not os.path.exists(parent):
+            parent = os.path.dirname(parent) if os.path.dirname(parent) != parent else ""
+        if parent and not os.path.isdir(parent):
+            where = "" if parent == os.path.abspath(path) else f" (it lies under {parent})"
+            raise ValueError(f"--{flag}={path} is not a folder: {parent} is a file{where}")
 
 
 def run():

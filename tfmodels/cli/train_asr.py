@@ -34,7 +34,8 @@ _LSTM_UNITS = flags.DEFINE_list("lstm_units", ["96", "96"], "ASR: units per LSTM
 _REVERSAL_SCALE = flags.DEFINE_float("reversal_scale", 0.3, "ASR: maximum reversal strength.")
 _GAMMA = flags.DEFINE_float("gamma", 10.0, "ASR: steepness of the reversal ramp.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 3e-3, "ASR: Adam learning rate.")
-_BEAM_WIDTH = flags.DEFINE_integer("beam_width", 0, "ASR: CTC beam width; 0 decodes greedily.")
+_BEAM_WIDTH = flags.DEFINE_integer("beam_width", 0, "ASR: CTC beam width; 0 decodes greedily.",
+                                   lower_bound=0)
 _UNSEEN_NOISES = flags.DEFINE_list(
     "unseen_noises", None,
     "ASR: noise types mixed into a clean corpus's unseen test. Default: every other type.")
@@ -71,6 +72,9 @@ _EXPORT = flags.DEFINE_bool(
 def main():
     from tfmodels.tasks import asr
 
+    units = _LSTM_UNITS.value
+    if not units or any(not u.strip().isdigit() or int(u) < 1 for u in units):
+        raise ValueError(f"--lstm_units must be positive integers, got {','.join(units)!r}")
     config = asr.ASRConfig(
         data_dir=common_flags.DATA_DIR.value or "data/speech",
         seen_noises=tuple(_SEEN_NOISES.value),

@@ -27,13 +27,17 @@ _IMAGE = flags.DEFINE_string(
     "image", None, "coordinate: PNG/JPEG to learn. Default: the Mona Lisa (mvtb-data) or a "
     "generated picture.")
 _IMAGE_HEIGHT = flags.DEFINE_integer(
-    "image_height", 64, "coordinate: training height in pixels (width keeps the aspect ratio).")
+    "image_height", 64, "coordinate: training height in pixels (width keeps the aspect ratio).",
+    lower_bound=1)
 _PRESET = flags.DEFINE_enum("coord_preset", "original", sorted(PRESETS),
                             "coordinate: the net (original: 6 x 300 leaky ReLUs).")
-_DEPTH = flags.DEFINE_integer("coord_depth", None, "coordinate: hidden layers (overrides preset).")
-_UNITS = flags.DEFINE_integer("coord_units", None, "coordinate: units per hidden layer.")
+_DEPTH = flags.DEFINE_integer("coord_depth", None, "coordinate: hidden layers (overrides preset).",
+                              lower_bound=1)
+_UNITS = flags.DEFINE_integer("coord_units", None, "coordinate: units per hidden layer.",
+                              lower_bound=1)
 _ANIMATE_EVERY = flags.DEFINE_integer(
-    "animate_every", 10, "coordinate: epochs between animation frames (0: no learning.gif).")
+    "animate_every", 10, "coordinate: epochs between animation frames (0: no learning.gif).",
+    lower_bound=0)
 _SHALLOW = flags.DEFINE_bool(
     "shallow", True, "coordinate: also train the 1-layer net with as many weights.")
 _MNIST_PRESET = flags.DEFINE_enum("mnist_preset", "shallow_6000", sorted(MNIST_PRESETS),

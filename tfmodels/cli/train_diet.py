@@ -28,17 +28,19 @@ from tfmodels.tasks import diet
 
 _MODELS = flags.DEFINE_list("diet_models", list(diet.MODELS),
                             f"diet: models to compare, of {', '.join(diet.MODELS)}.")
-_SNPS = flags.DEFINE_integer("diet_snps", 20000, "diet: simulated SNPs (no --data_dir).")
+_SNPS = flags.DEFINE_integer("diet_snps", 20000, "diet: simulated SNPs (no --data_dir).",
+                             lower_bound=1)
 _SAMPLES = flags.DEFINE_integer("diet_samples_per_population", 133,
-                                "diet: simulated individuals per population.")
+                                "diet: simulated individuals per population.", lower_bound=1)
 _FST = flags.DEFINE_float("diet_fst", 0.005, "diet: simulated drift (Fst) of each population "
                           "from its super-population.")
-_FOLDS = flags.DEFINE_integer("diet_folds", 5, "diet: k of the k-fold split.")
+_FOLDS = flags.DEFINE_integer("diet_folds", 5, "diet: k of the k-fold split.", lower_bound=2)
 _RUN_FOLDS = flags.DEFINE_list("diet_run_folds", None, "diet: folds to run (default all).")
 _GAMMA = flags.DEFINE_float("diet_gamma", 20.0, "diet: weight of the reconstruction loss.")
 _LEARNING_RATE = flags.DEFINE_float("diet_learning_rate", 1e-3, "diet: Adam learning rate.")
 _EMBEDDING_SIZE = flags.DEFINE_integer(
-    "diet_embedding_size", 100, "diet: random projection / SNP2Vec size (histogram: 3 x classes).")
+    "diet_embedding_size", 100, "diet: random projection / SNP2Vec size (histogram: 3 x classes).",
+    lower_bound=1)
 _EXPORT_MODEL = flags.DEFINE_string("diet_export_model", "histogram",
                                     "diet: the model saved and exported to int8 .tflite.")
 _PANEL = flags.DEFINE_string("panel", None, "diet: sample -> population panel file (default: "
@@ -55,6 +57,10 @@ def _int_list(name, values):
 
 
 def main():
+    unknown = [m for m in _MODELS.value if m not in diet.MODELS]
+    if unknown or not _MODELS.value:
+        raise ValueError(f"--diet_models must name models of {', '.join(diet.MODELS)}; got "
+                         f"{','.join(_MODELS.value)!r}")
     kwargs = {}
     if common_flags.EPOCHS.value is not None:
         kwargs["epochs"] = common_flags.EPOCHS.value

@@ -21,14 +21,18 @@ from tfmodels.models.ppgn import VARIANTS
 from tfmodels.tasks import ppgn
 
 _CLASSIFIER_EPOCHS = flags.DEFINE_integer("ppgn_classifier_epochs", 2,
-                                          "ppgn: epochs of C and of the independent classifier.")
-_DAE_EPOCHS = flags.DEFINE_integer("ppgn_dae_epochs", 5, "ppgn: epochs of each DAE.")
-_STEPS = flags.DEFINE_integer("ppgn_steps", 200, "ppgn: sampler steps per chain.")
-_SAMPLES = flags.DEFINE_integer("ppgn_samples_per_class", 10, "ppgn: chains per digit and variant.")
+                                          "ppgn: epochs of C and of the independent classifier.",
+                                          lower_bound=1)
+_DAE_EPOCHS = flags.DEFINE_integer("ppgn_dae_epochs", 5, "ppgn: epochs of each DAE.", lower_bound=1)
+_STEPS = flags.DEFINE_integer("ppgn_steps", 200, "ppgn: sampler steps per chain.", lower_bound=1)
+_SAMPLES = flags.DEFINE_integer("ppgn_samples_per_class", 10, "ppgn: chains per digit and variant.",
+                                lower_bound=1)
 _VARIANTS = flags.DEFINE_multi_enum("ppgn_variants", list(VARIANTS), list(VARIANTS),
                                     "ppgn: sampler variants to run.")
-_CODE_UNITS = flags.DEFINE_integer("ppgn_code_units", 64, "ppgn: width of the code h (E's fc6).")
-_NEURONS = flags.DEFINE_integer("ppgn_neurons", 10, "ppgn: code units to visualize (0: none).")
+_CODE_UNITS = flags.DEFINE_integer("ppgn_code_units", 64, "ppgn: width of the code h (E's fc6).",
+                                   lower_bound=1)
+_NEURONS = flags.DEFINE_integer("ppgn_neurons", 10, "ppgn: code units to visualize (0: none).",
+                                lower_bound=0)
 
 
 def main():

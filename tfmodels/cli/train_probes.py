@@ -25,7 +25,8 @@ _MEASURE_OVERHEAD = flags.DEFINE_bool(
     "Train again without probes; report the time and whether the weights are bit-identical "
     "(task probes: mnist, deep_mlp).")
 _TRAIN_EXAMPLES = flags.DEFINE_integer("train_examples", None,
-                                       "MNIST training images used (task probes; default 10000).")
+                                       "MNIST training images used (task probes; default 10000).",
+                                       lower_bound=1)
 _PROBE_EXAMPLES = flags.DEFINE_integer(
     "probe_examples", 3000, "MNIST images held out for the probes (task probes).")
 _MLP_DEPTH = flags.DEFINE_integer("mlp_depth", None,

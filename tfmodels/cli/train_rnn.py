@@ -29,13 +29,15 @@ _QUANTIZER = flags.DEFINE_enum(
     "Weight quantizer of the RNN (input, recurrent and bias weights), as in arXiv:1608.06902.",
 )
 _STOCHASTIC = flags.DEFINE_bool("stochastic", False, "Stochastic quantization in training.")
-_UNITS = flags.DEFINE_integer("units", None, "RNN state size. Default: 128 (char_lm), 32 (digits).")
+_UNITS = flags.DEFINE_integer("units", None, "RNN state size. Default: 128 (char_lm), 32 (digits).",
+                              lower_bound=1)
 _RNN_LAYERS = flags.DEFINE_integer(
     "rnn_layers", None, "Stacked RNN layers (char_lm). Default: 1 (3 for hm_lstm).")
 _LAYER_NORM = flags.DEFINE_bool("layer_norm", False, "Layer normalization (hm_lstm).")
 _SLOPE_ANNEALING = flags.DEFINE_bool(
     "slope_annealing", True, "Anneal the boundary slope, min(5, 1 + 0.04 * epoch) (hm_lstm).")
-_SEQ_LEN = flags.DEFINE_integer("seq_len", 64, "Training window length in characters (char_lm).")
+_SEQ_LEN = flags.DEFINE_integer("seq_len", 64, "Training window length in characters (char_lm).",
+                                lower_bound=1)
 _TRAINING = flags.DEFINE_enum(
     "training", "teacher", ["teacher", "scheduled", "professor"],
     "char_lm (lstm, rnn): teacher forcing, scheduled sampling, or Professor Forcing "

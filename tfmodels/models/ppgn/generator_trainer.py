@@ -21,13 +21,14 @@ from tfmodels.models.ppgn.networks import CODE_LAYER, FEATURE_LAYER, code_encode
 
 
 def _bce_logits(logits, target):
+    logits = ops.cast(logits, "float32")  # losses in float32 under a mixed policy (#9)
     return ops.mean(ops.binary_crossentropy(ops.full_like(logits, target), logits,
                                             from_logits=True))
 
 
 def _relative_mse(fake, real):
     # Scale-free: h and h1 have arbitrary magnitudes, so the weights stay meaningful.
-    real = ops.stop_gradient(real)
+    fake, real = ops.cast(fake, "float32"), ops.stop_gradient(ops.cast(real, "float32"))
     return ops.mean(ops.square(fake - real)) / (ops.mean(ops.square(real)) + 1e-8)
 
 
@@ -100,7 +101,8 @@ class GeneratorTrainer(keras.Model):
         fake = y_pred
         h1_real, h_real = self.encoder(x, training=False)
         h1_fake, h_fake = self.encoder(fake, training=False)
-        pixel = ops.mean(ops.square(fake - x))
+        # Losses in float32: under a mixed policy G's images are float16 (this raised, #9).
+        pixel = ops.mean(ops.square(ops.cast(fake, "float32") - ops.cast(x, "float32")))
         code = _relative_mse(h_fake, h_real)
         feature = _relative_mse(h1_fake, h1_real)
         total = (self.pixel_weight * pixel + self.code_weight * code
