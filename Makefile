@@ -45,7 +45,7 @@ ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 OMP_NUM_THREADS=1 \
 	XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 test: setup test-bazel
-	$(ONE_THREAD) $(MAKE) --no-print-directory test-tf test-jax
+	$(ONE_THREAD) $(MAKE) --no-print-directory -j2 --output-sync=target test-tf test-jax
 
 # TESTS narrows both runs, e.g. `make test TESTS=tests/layers`; TEST_WORKERS=1 runs each in one
 # process (no xdist).
